@@ -1,0 +1,149 @@
+// dataplane.ts — the packet engine assembled: pool, ports, the graph of nodes, the tables.
+//
+// A breath (service): pull bursts from a ready port into eth-input's queue, run the graph
+// until every queue is empty (port-output transmits in bursts on the way), and repeat a
+// few times while the port still has frames — bounded, so one busy port cannot starve the
+// event loop, the others, the timers or the control socket. Then return to the event loop,
+// which calls again when a port is readable (uv_poll), so an idle switch sleeps.
+//
+// Nothing here knows about configuration files or native handles: ports are PortIo, and
+// the Switch (switch.ts) wires real ones in. Tests and the in-process benchmark use
+// in-memory ports through the same path.
+import { PacketPool } from './engine/pool.js';
+import { Graph } from './engine/graph.js';
+import { PortTable, MAX_PORTS, Mode, type PortIo } from './engine/ports.js';
+import { realClock, type Clock } from './engine/clock.js';
+import { L2Domains } from './nodes/l2-domains.js';
+import { EthInput } from './nodes/eth-input.js';
+import { L2Learn } from './nodes/l2-learn.js';
+import { L2Fwd } from './nodes/l2-fwd.js';
+import { L2Flood } from './nodes/l2-flood.js';
+import { PortOutput } from './nodes/port-output.js';
+import { MacTable } from './tables/mac-table.js';
+import type { NodeQueue } from './engine/node.js';
+
+export const RX_BURST = 256;
+/** bursts per port per breath */
+export const MAX_BURSTS = 4;
+
+export interface BridgeNetwork {
+  id: number;
+  name: string;
+  mode: number;
+  members: number[];
+  table: MacTable;
+}
+
+export class Dataplane {
+  readonly pool: PacketPool;
+  readonly ports: PortTable;
+  readonly domains = new L2Domains();
+  readonly graph: Graph;
+  readonly networks: (BridgeNetwork | null)[] = [];
+  readonly clock: Clock;
+  readonly startMs: number;
+  private readonly entry: NodeQueue;
+  private readonly rxSlots = new Uint32Array(RX_BURST);
+
+  constructor(pool: PacketPool, opts: { clock?: Clock; timed?: boolean } = {}) {
+    this.pool = pool;
+    this.clock = opts.clock ?? realClock;
+    this.startMs = this.clock.nowMs();
+    this.ports = new PortTable(pool);
+    const eth = new EthInput(pool, this.ports);
+    this.graph = new Graph(pool, [
+      eth,
+      new L2Learn(pool, this.domains),
+      new L2Fwd(pool, this.domains),
+      new L2Flood(pool, this.ports, this.domains),
+      new PortOutput(pool, this.ports),
+    ], 'eth-input', MAX_PORTS, { timed: opts.timed });
+    this.entry = eth.input;
+    this.tick();
+  }
+
+  /** Add a network; its ports are attached later with joinNetwork. */
+  addNetwork(name: string, mode: 'bridged', fdb: { agingSeconds: number; maxEntries: number }): BridgeNetwork {
+    const net: BridgeNetwork = { id: this.networks.length, name, mode: Mode[mode], members: [], table: new MacTable(fdb.maxEntries, fdb.agingSeconds) };
+    this.networks.push(net);
+    return net;
+  }
+
+  addPort(name: string, io: PortIo, mtu: number): number {
+    return this.ports.add(name, io, mtu + 14);
+  }
+
+  joinNetwork(port: number, net: BridgeNetwork): void {
+    this.ports.network[port] = net.id;
+    this.ports.setMode(port, net.mode);
+    net.members.push(port);
+    this.domains.setNetwork(net.members, net.table);
+  }
+
+  /** Detach a port: its learned MACs are forgotten, the rest of its network keeps its state. */
+  removePort(port: number): void {
+    const id = this.ports.network[port];
+    const net = id >= 0 ? this.networks[id] : null;
+    if (net) {
+      net.members = net.members.filter((p) => p !== port);
+      this.domains.setNetwork(net.members, net.table);
+      net.table.flushPort(port);
+    }
+    this.domains.clearPort(port);
+    this.ports.remove(port);
+  }
+
+  /** Update the per-breath clock reading. */
+  tick(): void {
+    const ms = this.clock.nowMs() - this.startMs;
+    this.graph.nowMs = ms;
+    this.graph.nowSec = Math.floor(ms / 1000);
+  }
+
+  /** One burst from port into the graph's entry queue (not yet run). Returns frames read. */
+  receive(port: number): number {
+    const io = this.ports.io[port];
+    if (io === null || this.ports.up[port] !== 1) return 0;
+    const pool = this.pool;
+    const slots = this.rxSlots;
+    const k = pool.allocBurst(slots, RX_BURST);
+    if (k === 0) return 0;
+    const n = io.rx(slots, k);
+    if (n < k) pool.freeRange(slots, n, k);
+    if (n === 0) return 0;
+    if (this.ports.capturing[port] === 1) this.ports.tapFrames(port, 'rx', slots, 0, n);
+    const q = this.entry;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i];
+      pool.rxPort[s] = port;
+      bytes += pool.length[s];
+      q.slots[q.count++] = s;
+    }
+    this.ports.rxPackets[port] += n;
+    this.ports.rxBytes[port] += bytes;
+    return n;
+  }
+
+  /** A breath for one ready port: bounded bursts, each run through the graph. */
+  service(port: number): number {
+    this.tick();
+    let total = 0;
+    for (let b = 0; b < MAX_BURSTS; b++) {
+      const n = this.receive(port);
+      if (n === 0) break;
+      total += n;
+      this.graph.run();
+      if (n < RX_BURST) break;
+    }
+    return total;
+  }
+
+  /** Timers: MAC aging. Called about once a second. */
+  age(): number {
+    this.tick();
+    let n = 0;
+    for (const net of this.networks) if (net) n += net.table.age(this.graph.nowSec);
+    return n;
+  }
+}
