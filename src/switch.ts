@@ -1,0 +1,199 @@
+// switch.ts — a running switchyard instance: the library entry point (`Switch.start`) that
+// the CLI uses too.
+//
+// It turns a configuration into a Dataplane with real ports: every configured port is
+// opened through the native addon (AF_PACKET rings or a TAP device), joined to its network,
+// and polled through libuv, so frames are serviced in bounded breaths when they arrive and
+// the process sleeps when nothing does. A one-second timer ages the MAC tables.
+// Views (ports, fdb, stats) are plain objects built on request, off the packet path.
+import { Dataplane } from './dataplane.js';
+import { NativePort, processPool } from './io/native-port.js';
+import { native } from './io/native.js';
+import { ConfigError, checkInterfaces, parseConfig } from './config.js';
+import { macToString } from './wire/addr.js';
+import type { CaptureFn } from './engine/ports.js';
+import type { PacketPool } from './engine/pool.js';
+import type {
+  Config, FdbEntryView, PortView, StatsView, NetworkConfig,
+} from './types.js';
+
+export interface SwitchOptions {
+  /** Where log lines go (default: stderr with a timestamp). */
+  log?: (msg: string) => void;
+}
+
+interface OpenPort {
+  name: string;
+  id: number;
+  io: NativePort;
+  network: string | null;
+}
+
+/** Modes this build forwards; the others are accepted by the config parser but refused here. */
+const SUPPORTED_MODES = new Set(['bridged']);
+
+function isNormalised(c: unknown): c is Config {
+  if (!c || typeof c !== 'object') return false;
+  const o = c as Record<string, unknown>;
+  return typeof o.runDir === 'string' && typeof o.stateDir === 'string' && typeof o.pool === 'object' &&
+    Object.values((o.ports ?? {}) as Record<string, unknown>).every((p) => !!p && typeof p === 'object' && 'kind' in p);
+}
+
+function interfaceExists(ifname: string): boolean {
+  try { native().linkInfo(ifname); return true; } catch { return false; }
+}
+
+export class Switch {
+  readonly name: string;
+  readonly config: Config;
+  readonly dataplane: Dataplane;
+  readonly pool: PacketPool;
+  private readonly open = new Map<string, OpenPort>();
+  private readonly log: (msg: string) => void;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly started = Date.now();
+  private stopped = false;
+
+  private constructor(config: Config, log: (msg: string) => void) {
+    this.config = config;
+    this.name = config.name;
+    this.log = log;
+    this.pool = processPool(config.pool.slots);
+    this.dataplane = new Dataplane(this.pool);
+  }
+
+  /**
+   * Start a switch from a configuration: the file schema as an object (SPEC.md), or an
+   * already normalised Config. Throws ConfigError for a bad configuration and Error for a
+   * port that cannot be opened; nothing stays open after a failed start.
+   */
+  static async start(config: unknown, opts: SwitchOptions = {}): Promise<Switch> {
+    const cfg = isNormalised(config) ? config : parseConfig(config);
+    checkInterfaces(cfg, interfaceExists);
+    for (const net of Object.values(cfg.networks)) {
+      if (!SUPPORTED_MODES.has(net.mode)) {
+        throw new ConfigError(`networks.${net.name}.mode`, `mode "${net.mode}" is not implemented in this version (supported: ${[...SUPPORTED_MODES].join(', ')})`);
+      }
+    }
+    const log = opts.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} switchyard[${cfg.name}]: ${m}\n`));
+    const sw = new Switch(cfg, log);
+    try {
+      sw.build();
+    } catch (err) {
+      await sw.stop();
+      throw err;
+    }
+    return sw;
+  }
+
+  private build(): void {
+    const dp = this.dataplane;
+    const networkOf = new Map<string, NetworkConfig>();
+    for (const net of Object.values(this.config.networks)) for (const p of net.ports) networkOf.set(p, net);
+    const nets = new Map<string, ReturnType<Dataplane['addNetwork']>>();
+    for (const net of Object.values(this.config.networks)) nets.set(net.name, dp.addNetwork(net.name, 'bridged', net.fdb));
+    for (const port of Object.values(this.config.ports)) {
+      const io = new NativePort(port);
+      const id = dp.addPort(port.name, io, io.mtu);
+      const net = networkOf.get(port.name) ?? null;
+      this.open.set(port.name, { name: port.name, id, io, network: net ? net.name : null });
+      if (net) dp.joinNetwork(id, nets.get(net.name)!);
+      io.poll(() => { if (!this.stopped) dp.service(id); });
+      this.log(`port ${port.name}: ${port.kind} ${port.ifname}${io.created ? ' (created)' : ''}, mtu ${io.mtu}${net ? `, network ${net.name}` : ', in no network'}`);
+    }
+    this.timer = setInterval(() => this.dataplane.age(), 1000);
+    this.timer.unref();
+    this.log(`started: ${this.open.size} ports, ${nets.size} networks, pool ${this.pool.slots} slots`);
+  }
+
+  /** Stop forwarding, close every port (TAP devices the switch created disappear). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const p of this.open.values()) {
+      try { p.io.poll(() => {}); } catch { /* closing anyway */ }
+      try { p.io.close(); } catch (err) { this.log(`port ${p.name}: close failed: ${(err as Error).message}`); }
+      this.dataplane.removePort(p.id);
+    }
+    this.open.clear();
+    this.log('stopped');
+  }
+
+  // ---- views ----
+
+  ports(): PortView[] {
+    const pt = this.dataplane.ports;
+    return [...this.open.values()].map((p) => {
+      const ns = p.io.stats();
+      const drops = this.dataplane.graph.portDropsOf(p.id);
+      const add = (k: string, v: number): void => { if (v) drops[k] = (drops[k] ?? 0) + v; };
+      add('oversize', ns.rxOversize);
+      add('gso-error', ns.rxGsoErrors);
+      add('kernel-ring-full', ns.rxKernelDrops);
+      add('rx-error', ns.rxErrors);
+      let rxDrops = 0;
+      for (const v of Object.values(drops)) rxDrops += v;
+      return {
+        name: p.name,
+        kind: p.io.kind,
+        ifname: p.io.ifname,
+        network: p.network,
+        state: pt.up[p.id] === 1 ? 'up' as const : 'down' as const,
+        mac: p.io.mac,
+        mtu: p.io.mtu,
+        counters: {
+          rxPackets: pt.rxPackets[p.id], rxBytes: pt.rxBytes[p.id],
+          txPackets: pt.txPackets[p.id], txBytes: pt.txBytes[p.id],
+          rxDrops, txDrops: pt.txDrops[p.id] + ns.txErrors,
+        },
+        drops,
+      };
+    });
+  }
+
+  fdb(): FdbEntryView[] {
+    this.dataplane.tick();
+    const out: FdbEntryView[] = [];
+    for (const net of this.dataplane.networks) {
+      if (!net) continue;
+      for (const e of net.table.entries()) {
+        out.push({
+          network: net.name,
+          mac: macToString(e.hi * 4294967296 + e.lo),
+          port: this.dataplane.ports.names[e.port] || `#${e.port}`,
+          ageSeconds: Math.max(0, this.dataplane.graph.nowSec - e.seen),
+        });
+      }
+    }
+    return out.sort((a, b) => a.network.localeCompare(b.network) || a.port.localeCompare(b.port) || a.mac.localeCompare(b.mac));
+  }
+
+  stats(): StatsView {
+    const ports = this.ports();
+    const nodes = this.dataplane.graph.stats();
+    const drops: Record<string, number> = {};
+    for (const p of ports) for (const [k, v] of Object.entries(p.drops)) drops[k] = (drops[k] ?? 0) + v;
+    const txFull = nodes.find((n) => n.name === 'port-output')?.counters['tx-full'] ?? 0;
+    if (txFull) drops['tx-full'] = txFull;
+    const pool = this.pool;
+    return {
+      name: this.name,
+      uptimeSeconds: Math.round((Date.now() - this.started) / 1000),
+      pool: { slots: pool.slots, free: pool.freeCount, inUse: pool.inFlight, allocFailures: pool.allocFailures },
+      ports,
+      nodes,
+      drops,
+      fdb: this.dataplane.networks.filter((n) => n !== null).map((n) => ({
+        network: n!.name, entries: n!.table.size, learned: n!.table.learned, moves: n!.table.moves, evictions: n!.table.evictions, aged: n!.table.aged,
+      })),
+    };
+  }
+
+  /** Subscribe to the frames a port receives and sends (pcap capture). */
+  capture(port: string, onFrame: CaptureFn): () => void {
+    const p = this.open.get(port);
+    if (!p) throw new Error(`no port "${port}" (ports: ${[...this.open.keys()].join(', ') || 'none'})`);
+    return this.dataplane.ports.subscribe(p.id, onFrame);
+  }
+}
