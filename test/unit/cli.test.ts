@@ -1,0 +1,283 @@
+// cli.test.ts — main() called directly: check (exit 0/2 and messages), show against a fake
+// control server (text and --json), capture into a file and to stdout, usage errors.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { main, type CliIO } from '../../src/cli.ts';
+import { loadConfigFile } from '../../src/config.ts';
+import { socketPath, startControlServer, type ControlTarget } from '../../src/control.ts';
+import { readPcap } from '../../src/io/pcap.ts';
+import type { FdbEntryView, PortView, StatsView } from '../../src/types.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'sy-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const EXAMPLE = new URL('../../examples/spec-example.yaml', import.meta.url).pathname;
+
+interface Run { code: number; out: string; outBytes: Buffer; err: string }
+
+async function run(argv: string[], extra: Partial<CliIO> = {}): Promise<Run> {
+  const out: Buffer[] = [];
+  const err: string[] = [];
+  const code = await main(argv, {
+    stdout: { write: (c: string | Uint8Array) => { out.push(Buffer.from(c)); return true; } },
+    stderr: { write: (s: string) => { err.push(s); return true; } },
+    interfaceExists: (i) => i === 'lo' || i === 'eth0',
+    ...extra,
+  });
+  const outBytes = Buffer.concat(out);
+  return { code, out: outBytes.toString('utf8'), outBytes, err: err.join('') };
+}
+
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+const PORTS: PortView[] = [
+  {
+    name: 'vm1', kind: 'afpacket', ifname: 'sy-vm1', network: 'br0', state: 'up', mac: '02:00:00:00:00:01', mtu: 1500,
+    counters: { rxPackets: 1234, rxBytes: 1_500_000, txPackets: 7, txBytes: 420, rxDrops: 3, txDrops: 0 },
+    drops: { runt: 2, 'bad-ethertype': 1 },
+  },
+  {
+    name: 'host', kind: 'tap', ifname: 'sy-host', network: 'br0', state: 'down', mac: null, mtu: 9000,
+    counters: { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, rxDrops: 0, txDrops: 0 },
+    drops: {},
+  },
+];
+const FDB: FdbEntryView[] = [
+  { network: 'br0', mac: '52:54:00:00:00:02', port: 'vm1', ageSeconds: 75 },
+  { network: 'br0', mac: '52:54:00:00:00:01', port: 'host', ageSeconds: 3 },
+];
+const STATS: StatsView = {
+  name: 'lab', uptimeSeconds: 3725,
+  pool: { slots: 16384, free: 16000, inUse: 384, allocFailures: 0 },
+  ports: PORTS,
+  nodes: [{ name: 'eth-input', calls: 10, vectors: 10, packets: 1234, vectorSize: 123.4, nsPerPacket: 41.25, counters: { runt: 2 } }],
+  drops: { runt: 2, 'bad-ethertype': 1 },
+  fdb: [{ network: 'br0', entries: 2, learned: 5, moves: 1, evictions: 0, aged: 3 }],
+};
+
+class Fake implements ControlTarget {
+  readonly name = 'lab';
+  readonly subs = new Set<(dir: 'rx' | 'tx', frame: Uint8Array, timeNs: bigint) => void>();
+  ports(): PortView[] { return PORTS; }
+  fdb(): FdbEntryView[] { return FDB; }
+  stats(): StatsView { return STATS; }
+  routes(): unknown { return [{ prefix: '10.0.0.0/24', via: null, dev: 'vm1' }, { prefix: 'default', via: '10.0.0.1', dev: 'vm1' }]; }
+  capture(port: string, onFrame: (dir: 'rx' | 'tx', frame: Uint8Array, timeNs: bigint) => void): () => void {
+    if (port !== 'vm1') throw new Error(`no port "${port}"`);
+    this.subs.add(onFrame);
+    return () => { this.subs.delete(onFrame); };
+  }
+  push(n: number): void {
+    for (let i = 0; i < n; i++) for (const f of this.subs) f('rx', new Uint8Array(60).fill(i), BigInt(i) * 1000n);
+  }
+}
+
+async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+// ---- check ----
+
+test('check: a good file prints the normalised config, exit 0', async () => {
+  const p = file('good.yaml', 'name: lab\nports:\n  a: { afpacket: lo }\n  h: { tap: sy-h }\nnetworks:\n  n: { mode: bridged, ports: [a, h] }\n');
+  const r = await run(['check', '-c', p]);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.err, '');
+  assert.deepEqual(YAML.parse(r.out).networks.n, { mode: 'bridged', ports: ['a', 'h'], fdb: { agingSeconds: 300, maxEntries: 65536 } });
+  assert.equal(YAML.parse(r.out).stateDir, '/var/lib/switchyard/lab');
+  // the positional form and --config= work too
+  assert.equal((await run(['check', p])).code, 0);
+  assert.equal((await run(['check', `--config=${p}`])).code, 0);
+});
+
+test('check: bad files exit 2 with the path of the bad field', async () => {
+  const bad = file('bad.yaml', 'name: lab\nports:\n  a: { afpacket: lo, promiscous: true }\n');
+  let r = await run(['check', '-c', bad]);
+  assert.equal(r.code, 2);
+  assert.equal(r.out, '');
+  assert.equal(r.err, 'switchyard: ports.a: unknown key "promiscous" (expected one of afpacket, tap, promiscuous, mtu, address)\n');
+
+  r = await run(['check', '-c', EXAMPLE]);
+  assert.equal(r.code, 2);
+  assert.equal(r.err, 'switchyard: ports.vm1.afpacket: interface "sy-vm1" does not exist\n');
+
+  r = await run(['check', '-c', EXAMPLE, '--skip-interfaces']);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(YAML.parse(r.out).name, 'lab');
+
+  r = await run(['check', '-c', file('syntax.yaml', 'ports: [\n')]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^switchyard: .*syntax\.yaml:\d+:\d+: invalid YAML/);
+
+  r = await run(['check', '-c', join(dir, 'missing.yaml')]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /missing\.yaml: cannot read config file: no such file/);
+});
+
+test('check: the built-in examples are accepted (bar their interfaces)', async () => {
+  for (const ex of ['bridged.yaml', 'spec-example.yaml']) {
+    const p = new URL(`../../examples/${ex}`, import.meta.url).pathname;
+    const r = await run(['check', '-c', p], { interfaceExists: () => true });
+    assert.equal(r.code, 0, `${ex}: ${r.err}`);
+    assert.deepEqual(loadConfigFile(p), loadConfigFile(file(`norm-${ex}`, r.out)));
+  }
+});
+
+// ---- usage ----
+
+test('usage errors exit 2 with the usage on stderr', async () => {
+  for (const argv of [[], ['frobnicate'], ['check'], ['show'], ['show', 'everything'], ['show', 'ports', '--bogus'],
+    ['capture'], ['capture', 'vm1', '-c', 'x'], ['capture', 'vm1', '-Q', 'sideways'], ['show', 'ports', '--name'],
+    ['show', 'ports', '--name', '../x'], ['run', 'extra']]) {
+    const r = await run(argv);
+    assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
+    assert.match(r.err, /^switchyard: .*\n\nusage: switchyard/, argv.join(' '));
+    assert.equal(r.out, '');
+  }
+  assert.match((await run(['frobnicate'])).err, /unknown command "frobnicate"/);
+  assert.match((await run(['show', 'ports', '--bogus'])).err, /show: unknown option --bogus/);
+});
+
+test('help and version', async () => {
+  for (const argv of [['help'], ['--help'], ['-h'], ['show', '--help']]) {
+    const r = await run(argv);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^usage: switchyard/);
+  }
+  const v = await run(['--version']);
+  assert.equal(v.code, 0);
+  assert.match(v.out, /^switchyard \d+\.\d+\.\d+\n$/);
+});
+
+// ---- show ----
+
+test('show against a running instance: text and --json', async () => {
+  const runDir = join(dir, 'run-show');
+  const srv = await startControlServer(new Fake(), socketPath(runDir, 'lab'));
+  const at = ['--name', 'lab', '--run-dir', runDir];
+  try {
+    let r = await run(['show', 'ports', ...at, '--json']);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out), PORTS);
+
+    r = await run(['show', 'ports', ...at]);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.split('\n');
+    assert.match(lines[0], /^PORT +KIND +IFNAME +NETWORK +STATE +MAC +MTU +RX-PKTS +RX-BYTES +RX-DROP +TX-PKTS +TX-BYTES +TX-DROP$/);
+    assert.match(lines[1], /^vm1 +afpacket +sy-vm1 +br0 +up +02:00:00:00:00:01 +1500 +1234 +1\.43 MiB +3 +7 +420 B +0$/);
+    assert.match(lines[2], /^host +tap +sy-host +br0 +down +- +9000 +0 +0 B +0 +0 +0 B +0$/);
+    // columns line up: every column starts at the same offset in every row
+    assert.equal(lines[0].indexOf('KIND'), lines[1].indexOf('afpacket'));
+    assert.equal(lines[0].indexOf('KIND'), lines[2].indexOf('tap'));
+    assert.match(r.out, /vm1 +runt=2 bad-ethertype=1/);
+
+    r = await run(['show', 'fdb', ...at]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, [
+      'NETWORK  MAC                PORT    AGE',
+      'br0      52:54:00:00:00:01  host     3s',
+      'br0      52:54:00:00:00:02  vm1   1m15s',
+      '',
+    ].join('\n'));
+    assert.deepEqual(JSON.parse((await run(['show', 'fdb', ...at, '--json'])).out), FDB);
+
+    r = await run(['show', 'stats', ...at]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^instance lab, up 1h02m\n/);
+    assert.match(r.out, /pool: 384 of 16384 slots in use/);
+    assert.match(r.out, /eth-input +10 +10 +1234 +123\.4 +41\.3 +runt=2/);
+    assert.match(r.out, /DROP REASON +COUNT\nrunt +2\nbad-ethertype +1\n/);
+    assert.deepEqual(JSON.parse((await run(['show', 'stats', ...at, '--json'])).out), STATS);
+
+    // kinds without a dedicated layout get a generic table
+    r = await run(['show', 'routes', ...at]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^PREFIX +VIA +DEV\n10\.0\.0\.0\/24 +- +vm1\ndefault +10\.0\.0\.1 +vm1\n$/);
+
+    r = await run(['show', 'neigh', ...at]);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, 'switchyard: show neigh: not available in this instance\n');
+
+    // --config takes name and run directory from a config file
+    const cfg = file('lab.yaml', `name: lab\nrunDir: ${runDir}\n`);
+    assert.equal((await run(['show', 'fdb', '--config', cfg, '--json'])).code, 0);
+
+    // another name: not running, and the running ones are named
+    r = await run(['show', 'ports', '--name', 'nope', '--run-dir', runDir]);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, `switchyard: no instance "nope" running (${join(runDir, 'nope.sock')}); running: lab (use --name)\n`);
+  } finally {
+    await srv.close();
+  }
+  const r = await run(['show', 'ports', '--name', 'lab', '--run-dir', runDir]);
+  assert.equal(r.code, 1);
+  assert.equal(r.err, `switchyard: no instance "lab" running (${join(runDir, 'lab.sock')})\n`);
+});
+
+// ---- capture ----
+
+test('capture -w FILE -c N writes a readable pcap', async () => {
+  const runDir = join(dir, 'run-cap');
+  const fake = new Fake();
+  const srv = await startControlServer(fake, socketPath(runDir, 'lab'));
+  try {
+    const out = join(dir, 'cap.pcap');
+    const p = run(['capture', 'vm1', '-w', out, '-c', '3', '--name', 'lab', '--run-dir', runDir]);
+    await waitFor(() => fake.subs.size === 1);
+    fake.push(5);
+    const r = await p;
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /3 frames captured\n$/);
+    const { header, records } = readPcap(readFileSync(out));
+    assert.equal(header.linktype, 1);
+    assert.equal(records.length, 3);
+    assert.deepEqual(records.map((x) => x.data[0]), [0, 1, 2]);
+    assert.equal(fake.subs.size, 0);
+
+    // unknown port: exit 1 with the instance's reason, no file written
+    const none = join(dir, 'none.pcap');
+    const r2 = await run(['capture', 'vm9', '-w', none, '--name', 'lab', '--run-dir', runDir]);
+    assert.equal(r2.code, 1);
+    assert.match(r2.err, /^switchyard: capture: no port "vm9"\n$/);
+    assert.throws(() => readFileSync(none), /ENOENT/);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('capture to stdout stops on abort and leaves whole records only', async () => {
+  const runDir = join(dir, 'run-cap2');
+  const fake = new Fake();
+  const srv = await startControlServer(fake, socketPath(runDir, 'lab'));
+  try {
+    const ac = new AbortController();
+    const p = run(['capture', 'vm1', '--name', 'lab', '--run-dir', runDir], { signal: ac.signal });
+    await waitFor(() => fake.subs.size === 1);
+    fake.push(4);
+    await new Promise((r) => setTimeout(r, 50));
+    ac.abort();
+    const r = await p;
+    assert.equal(r.code, 0, r.err);
+    assert.equal(readPcap(r.outBytes).records.length, 4);
+    assert.match(r.err, /4 frames captured/);
+    await waitFor(() => fake.subs.size === 0);
+
+    const tty = await main(['capture', 'vm1', '--name', 'lab', '--run-dir', runDir], {
+      stdout: { write: () => true, isTTY: true }, stderr: { write: () => true },
+    });
+    assert.equal(tty, 2, 'refuses to write pcap to a terminal');
+  } finally {
+    await srv.close();
+  }
+});
