@@ -11,7 +11,7 @@ import {
   ConfigError, checkInterfaces, defaultConfig, formatConfig, loadConfigFile, DEFAULTS,
 } from './config.js';
 import {
-  ControlReplyError, SHOW_KINDS, request, socketPath, startCapture, startControlServer,
+  ControlReplyError, SHOW_KINDS, claimSocketPath, request, socketPath, startCapture, startControlServer,
   type CaptureDir, type ShowKind,
 } from './control.js';
 import { formatFdb, formatGeneric, formatPorts, formatStats } from './format.js';
@@ -327,7 +327,8 @@ async function cmdCapture(args: string[], io: CliIO): Promise<number> {
       throw unreachable(inst, e as NodeJS.ErrnoException);
     }
     if (stopRequested || io.signal?.aborted) session.stop();
-    io.stderr.write(`switchyard: capturing on ${port} of "${inst.name}"${count ? `, ${count} frames` : ''}${toStdout ? '' : ` to ${file}`}\n`);
+    const limit = count ? `, ${count} frame${count === 1 ? '' : 's'}` : '';
+    io.stderr.write(`switchyard: capturing on port ${port} of instance "${inst.name}"${limit}${toStdout ? '' : ` to ${file}`}\n`);
     await session.done;
     // a stream that ended before its global header (instance stopped at once) still makes a valid file
     if (splitter.header === null) write(globalHeader());
@@ -358,9 +359,10 @@ async function cmdRun(args: string[], io: CliIO): Promise<number> {
   checkInterfaces(config, io.interfaceExists);
   const log = (msg: string): void => { io.stderr.write(`${new Date().toISOString()} switchyard[${config.name}]: ${msg}\n`); };
 
+  const path = socketPath(config.runDir, config.name);
+  await claimSocketPath(path); // a second instance must fail before it opens any port
   const { Switch } = await import('./switch.js');
   const sw = await Switch.start(config, { log });
-  const path = socketPath(config.runDir, config.name);
   let server;
   try {
     server = await startControlServer(sw, path);

@@ -264,6 +264,20 @@ async function probe(path: string): Promise<'alive' | 'stale' | 'absent'> {
   });
 }
 
+/**
+ * Makes `path` ready to listen on: creates its directory (0755), removes a stale socket file,
+ * throws an Error naming the path when another instance answers there (or it is not a socket).
+ * `run` calls it before opening any port, so a second instance fails before touching interfaces.
+ */
+export async function claimSocketPath(path: string): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  const state = await probe(path);
+  if (state === 'alive') throw new Error(`another switchyard instance is running on ${path}`);
+  if (state === 'stale') {
+    try { unlinkSync(path); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+  }
+}
+
 export interface ControlServer {
   readonly path: string;
   /** stops listening, ends every connection (and its captures), removes the socket file */
@@ -275,12 +289,7 @@ export interface ControlServer {
  * is replaced; a live one makes this throw an Error naming the path.
  */
 export async function startControlServer(target: ControlTarget, path: string): Promise<ControlServer> {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  const state = await probe(path);
-  if (state === 'alive') throw new Error(`another switchyard instance is running on ${path}`);
-  if (state === 'stale') {
-    try { unlinkSync(path); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
-  }
+  await claimSocketPath(path);
 
   const conns = new Set<Conn>();
   // allowHalfOpen: a client may send its requests and shut down its side; it still gets the replies
