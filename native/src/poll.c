@@ -36,7 +36,7 @@ static void on_ready(uv_poll_t *h, int status, int events) {
   napi_value cb, recv, result;
   if (w->stopping || napi_open_handle_scope(env, &scope) != napi_ok) return;
   if (napi_get_reference_value(env, w->cb, &cb) == napi_ok && cb &&
-      napi_get_undefined(env, &recv) == napi_ok) {
+      napi_get_global(env, &recv) == napi_ok) { /* make_callback wants an object */
     w->in_cb = 1;
     napi_status s = napi_make_callback(env, w->actx, recv, cb, 0, NULL, &result);
     w->in_cb = 0;
