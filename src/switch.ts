@@ -6,6 +6,7 @@
 // and polled through libuv, so frames are serviced in bounded breaths when they arrive and
 // the process sleeps when nothing does. A one-second timer ages the MAC tables.
 // Views (ports, fdb, stats) are plain objects built on request, off the packet path.
+import { execFileSync } from 'node:child_process';
 import { Dataplane } from './dataplane.js';
 import { NativePort, processPool } from './io/native-port.js';
 import { native } from './io/native.js';
@@ -41,6 +42,17 @@ function isNormalised(c: unknown): c is Config {
 
 function interfaceExists(ifname: string): boolean {
   try { native().linkInfo(ifname); return true; } catch { return false; }
+}
+
+/** Give the kernel side of a TAP its address (the host joins the network through it). */
+function configureHostAddress(ifname: string, cidr: string): void {
+  try {
+    execFileSync('ip', ['addr', 'replace', cidr, 'dev', ifname], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('ip', ['link', 'set', ifname, 'up'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    throw new Error(`tap ${ifname}: cannot set address ${cidr}: ${e.stderr?.toString().trim() || e.message}`);
+  }
 }
 
 export class Switch {
@@ -94,6 +106,14 @@ export class Switch {
     for (const net of Object.values(this.config.networks)) nets.set(net.name, dp.addNetwork(net.name, 'bridged', net.fdb));
     for (const port of Object.values(this.config.ports)) {
       const io = new NativePort(port);
+      if (port.kind === 'tap' && port.address) {
+        try {
+          configureHostAddress(port.ifname, port.address);
+        } catch (err) {
+          io.close();
+          throw err;
+        }
+      }
       const id = dp.addPort(port.name, io, io.mtu);
       const net = networkOf.get(port.name) ?? null;
       this.open.set(port.name, { name: port.name, id, io, network: net ? net.name : null });

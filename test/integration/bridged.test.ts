@@ -174,6 +174,19 @@ test('bridged mode end to end through the CLI', { timeout: 180_000 }, async (t) 
       assert.ok(st.drops.runt >= 5 && st.drops.oversize >= 10);
     });
 
+    await t.test('capture writes a pcap that tcpdump reads', async () => {
+      const file = join(runDir, 'a.pcap');
+      const cap = run(process.execPath, [bin, 'capture', 'a', '-w', file, '-c', '6', '--name', name, '--run-dir', runDir], 20000);
+      await new Promise((res) => setTimeout(res, 500));
+      assert.equal(await ping(topo, a.ns, b.ip, 4), 4);
+      const r = await cap;
+      assert.equal(r.status, 0, r.err);
+      const dump = sh('tcpdump', ['-nn', '-r', file]);
+      const n = dump.trim().split('\n').filter((l) => l.includes('ICMP echo')).length;
+      assert.equal(n, 6, dump);
+      assert.match(dump, new RegExp(`${a.ip.replace(/\./g, '\\.')} > ${b.ip.replace(/\./g, '\\.')}: ICMP echo request`));
+    });
+
     await t.test('no pool slot is leaked after the run', async () => {
       const st = await showJson<Stats>(runDir, name, 'stats');
       assert.equal(st.pool.inUse, 0, JSON.stringify(st.pool));
