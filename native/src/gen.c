@@ -91,7 +91,11 @@ static int gen_tap(port_t *p, const uint8_t *const *frames, const uint32_t *lens
       poll(&pf, 1, 1);
       continue;
     }
-    if (r >= 0) sent++;
+    if (r >= 0) {
+      sent++;
+      p->st.tx_frames++;
+      p->st.tx_bytes += (uint64_t)r;
+    }
     i++;
   }
   out->sent = sent;
@@ -103,7 +107,7 @@ int gen_run(port_t *p, const uint8_t *const *frames, const uint32_t *lens, uint3
             uint64_t count, double pps, gen_result_t *out) {
   if (p->kind == PORT_TAP) return gen_tap(p, frames, lens, nf, count, pps, out);
   for (uint32_t k = 0; k < nf; k++)
-    if (lens[k] == 0 || lens[k] > p->tx_max) return EMSGSIZE;
+    if (!afp_fits(p, frames[k], lens[k])) return EMSGSIZE;
   uint32_t burst = 64;
   if (pps > 0) {
     double b = pps / 20000.0; /* ~50 us of traffic per burst */
@@ -136,7 +140,12 @@ int gen_run(port_t *p, const uint8_t *const *frames, const uint32_t *lens, uint3
   uint64_t back = flush_tx(p);
   out->sent = queued - back - wrong;
   out->ns = now_ns() - t0;
+  uint64_t cycle = 0; /* bytes of the frames sent: frames[i % nf] for i < sent */
+  for (uint32_t k = 0; k < nf; k++) cycle += lens[k];
+  uint64_t bytes = out->sent / nf * cycle;
+  for (uint32_t k = 0; k < out->sent % nf; k++) bytes += lens[k];
   p->st.tx_frames += out->sent;
+  p->st.tx_bytes += bytes;
   return 0;
 }
 

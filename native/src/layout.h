@@ -64,7 +64,7 @@ typedef struct port {
 
   uint8_t *rx_ring; size_t rx_ring_bytes; uint32_t rx_frames, rx_head;
   uint8_t *tx_ring; size_t tx_ring_bytes; uint32_t tx_frames, tx_head;
-  uint32_t tx_max; /* largest frame the device takes: min(TX_DATA_MAX, mtu + 14 + 8) */
+  uint32_t tx_mtu; /* the device MTU, cached; refreshed when a frame looks too long */
 
   /* Copy path: one frame read with recvmsg() and not yet handed to JS. */
   uint8_t *pend;         /* PENDING_CAP bytes, allocated on first use */
@@ -88,6 +88,7 @@ uint32_t afp_tx(port_t *p, pool_t *pool, const uint32_t *slots, uint32_t n);
 long afp_send(port_t *p, const uint8_t *frame, size_t len); /* bytes or -errno */
 void afp_update_stats(port_t *p);
 int afp_kick(port_t *p); /* 0 or errno */
+int afp_fits(port_t *p, const uint8_t *frame, uint32_t len); /* the kernel takes it from a TX ring */
 void afp_release_rx(uint8_t *frame);
 
 /* ---- tap.c ---- */

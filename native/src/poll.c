@@ -7,12 +7,21 @@
  * The poller lives apart from the port and is freed in the uv_close callback: the JS callback
  * may close the port (or stop polling) while it runs, and the cleanup then waits until it
  * has returned.
+ * POLLERR: libuv stops the handle and reports UV_EBADF. An AF_PACKET socket gets one when
+ * its interface goes down (sk_err = ENETDOWN) and works again when it comes back up, so we
+ * read SO_ERROR (which clears it), count an rxError and poll again; a TAP whose device was
+ * deleted stays in error, so polling stops there (as it does after 16 errors in a row).
  */
 #include <stdlib.h>
+#include <sys/socket.h>
 #include "layout.h"
+
+#define MAX_ERRORS_IN_A_ROW 16
 
 struct poller {
   uv_poll_t h;          /* first member: the uv handle's address is the poller's */
+  port_t *port;         /* NULL once the port stopped polling */
+  int errors;           /* POLLERR in a row */
   napi_env env;
   napi_ref cb;
   napi_async_context actx;
@@ -34,7 +43,20 @@ static void on_ready(uv_poll_t *h, int status, int events) {
   napi_env env = w->env;
   napi_handle_scope scope;
   napi_value cb, recv, result;
-  if (w->stopping || napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (w->stopping) return;
+  if (status < 0 && w->port) {
+    port_t *p = w->port;
+    int err = 0;
+    socklen_t len = sizeof err;
+    p->st.rx_errors++;
+    if (p->kind == PORT_AFPACKET && ++w->errors <= MAX_ERRORS_IN_A_ROW) {
+      getsockopt(p->rx_fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      uv_poll_start(&w->h, UV_READABLE, on_ready);
+    }
+  } else if (status == 0) {
+    w->errors = 0;
+  }
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   if (napi_get_reference_value(env, w->cb, &cb) == napi_ok && cb &&
       napi_get_global(env, &recv) == napi_ok) { /* make_callback wants an object */
     w->in_cb = 1;
@@ -65,6 +87,7 @@ int poll_start(port_t *p, napi_env env, napi_value cb) {
     return -1;
   if (!(w = calloc(1, sizeof *w))) return -1;
   w->env = env;
+  w->port = p;
   if (uv_poll_init(loop, &w->h, p->rx_fd) != 0) {
     free(w);
     return -1;
@@ -83,6 +106,7 @@ void poll_stop(port_t *p) {
   struct poller *w = p->poller;
   if (!w) return;
   p->poller = NULL;
+  w->port = NULL;
   uv_poll_stop(&w->h);
   w->stopping = 1;
   if (!w->in_cb) finish(w);
@@ -93,6 +117,7 @@ void poll_drop(port_t *p) {
   struct poller *w = p->poller;
   if (!w) return;
   p->poller = NULL;
+  w->port = NULL;
   uv_poll_stop(&w->h);
   w->stopping = 1;
   uv_close((uv_handle_t *)&w->h, on_closed);

@@ -134,14 +134,25 @@ static int open_tx(port_t *p, int qdisc_bypass, uint32_t frames, const char **w)
   return 0;
 }
 
-static void refresh_tx_max(port_t *p) {
+static void refresh_mtu(port_t *p) {
   link_info_t li;
   const char *w;
-  uint32_t max = TX_DATA_MAX;
-  /* The kernel takes up to mtu + hard header + 2 VLAN tags from a TX ring. */
-  if (link_get(p->ifname, &li, &w) == 0 && (uint32_t)li.mtu + 14 + 8 < max)
-    max = (uint32_t)li.mtu + 14 + 8;
-  p->tx_max = max;
+  if (link_get(p->ifname, &li, &w) == 0 && li.mtu > 0) p->tx_mtu = (uint32_t)li.mtu;
+}
+
+/* The kernel drops (PACKET_LOSS) a TX ring frame longer than mtu + 14, or mtu + 18 when it
+ * carries an 802.1Q tag; check first so that such frames count as txErrors, not as sent. */
+static inline uint32_t tx_limit(const port_t *p, const uint8_t *f, uint32_t len) {
+  uint32_t max = p->tx_mtu + 14;
+  if (len >= 14 && f[12] == 0x81 && f[13] == 0x00) max += 4;
+  return max < TX_DATA_MAX ? max : TX_DATA_MAX;
+}
+
+int afp_fits(port_t *p, const uint8_t *f, uint32_t len) {
+  if (len < 14) return 0;
+  if (len <= tx_limit(p, f, len)) return 1;
+  refresh_mtu(p); /* the MTU may have grown; rare, so the ioctls are fine here */
+  return len <= tx_limit(p, f, len);
 }
 
 int afp_open(port_t *p, const char *ifname, int promisc, int qdisc_bypass, uint32_t rx_frames,
@@ -156,7 +167,8 @@ int afp_open(port_t *p, const char *ifname, int promisc, int qdisc_bypass, uint3
   strcpy(p->ifname, ifname);
   if ((e = open_rx(p, promisc, rx_frames, what))) return e;
   if ((e = open_tx(p, qdisc_bypass, tx_frames, what))) return e;
-  refresh_tx_max(p);
+  p->tx_mtu = 1500;
+  refresh_mtu(p);
   return 0;
 }
 
@@ -296,10 +308,7 @@ uint32_t afp_tx(port_t *p, pool_t *pool, const uint32_t *slots, uint32_t n) {
     uint32_t s = slots[done], len = pool->length[s];
     size_t off = pool->start[s];
     if (off + len > pool->bytes || len == 0) { p->st.tx_errors++; continue; }
-    if (len > p->tx_max) {
-      refresh_tx_max(p); /* the MTU may have grown; rare, so the ioctls are fine here */
-      if (len > p->tx_max) { p->st.tx_errors++; continue; }
-    }
+    if (!afp_fits(p, pool->base + off, len)) { p->st.tx_errors++; continue; }
     uint8_t *f = p->tx_ring + (size_t)p->tx_head * RING_FRAME_SIZE;
     struct tpacket2_hdr *h = (struct tpacket2_hdr *)f;
     uint32_t st = status_load(&h->tp_status);

@@ -318,10 +318,15 @@ describe('native addon', { skip }, () => {
       assert.deepEqual(viaSend.map(hex), [hex(one)]);
 
       assert.deepEqual(await collect(p0, 1, 200), [], 'x0 heard its own transmissions');
+      const promisc = (i: string) => (Number(readFileSync(`/sys/class/net/${i}/flags`, 'utf8')) & 0x100) !== 0;
+      assert.equal(promisc(X0), true);
       const s0 = addon.stats(p0), s1 = addon.stats(p1);
       assert.equal(s0.txFrames, 65);
       assert.equal(s0.txErrors, 0);
       assert.ok(s1.rxFrames >= 65);
+      addon.close(p0);
+      addon.close(p1);
+      assert.equal(promisc(X0), false, 'closing the port drops PACKET_MR_PROMISC');
     } finally {
       addon.close(p0);
       addon.close(p1);
@@ -337,9 +342,14 @@ describe('native addon', { skip }, () => {
       assert.equal(addon.stats(p0).txRingFull, 48);
       assert.equal((await collect(p1, 16, 2000)).length, 16);
 
-      put(0, frame(1600, 1)); // MTU 1500: 1514 is the largest untagged frame
-      assert.equal(addon.tx(p0, slots, 1), 1);
-      assert.equal(addon.stats(p0).txErrors, 1);
+      // MTU 1500: 1514 is the largest untagged frame, 1518 with an 802.1Q tag.
+      put(0, frame(1600, 1));
+      put(1, frame(1515, 2));
+      put(2, frame(1518, 3, [[0x8100, 0x0007]]));
+      put(3, frame(1514, 4));
+      assert.equal(addon.tx(p0, slots, 4), 4);
+      assert.equal(addon.stats(p0).txErrors, 2);
+      assert.deepEqual((await collect(p1, 2, 2000)).map(hex), [hex(frame(1518, 3, [[0x8100, 0x0007]])), hex(frame(1514, 4))]);
       assert.throws(() => addon.send(p0, frame(1600, 2)), new RegExp(`^Error: afpacket ${X0}: Message too long$`));
       assert.throws(() => addon.send(p0, new Uint8Array(10)), new RegExp(`^Error: afpacket ${X0}: Invalid argument$`));
       assert.deepEqual(await collect(p1, 1, 200), []);
@@ -530,6 +540,29 @@ s.sendto(bytes(i * 7 % 251 for i in range(24000)), ('10.213.1.2', 9999))"`);
     }
   });
 
+  test('generate() and sink(): counts of what the kernel took and delivered, paced when asked', () => {
+    const p0 = afp(X0), p1 = afp(X1);
+    try {
+      const frames = [frame(60, 1), frame(1000, 2), frame(300, 3)];
+      const g = addon.generate(p0, frames, 3000, 0);
+      assert.equal(g.sent, 3000);
+      assert.ok(g.ns > 0);
+      const s = addon.sink(p1, 2000, 100); // the 4096-frame RX ring holds them all
+      assert.equal(s.frames, 3000);
+      assert.equal(s.bytes, 1000 * (60 + 1000 + 300));
+      assert.deepEqual([addon.stats(p0).txFrames, addon.stats(p0).txBytes], [3000, 1000 * 1360]);
+
+      const paced = addon.generate(p0, [frame(60, 4)], 250, 5000); // 250 frames at 5 kpps: 50 ms
+      assert.equal(paced.sent, 250);
+      assert.ok(paced.ns >= 45e6 && paced.ns < 1e9, `250 frames at 5000 pps took ${paced.ns} ns`);
+      assert.equal(addon.sink(p1, 1000, 50).frames, 250);
+      assert.throws(() => addon.generate(p0, [frame(1600, 5)], 1, 0), new RegExp(`^Error: afpacket ${X0}: Message too long$`));
+    } finally {
+      addon.close(p0);
+      addon.close(p1);
+    }
+  });
+
   test('poll calls back on arrival, sleeps when idle, stops on null and on close', async () => {
     const p0 = afp(X0), p1 = afp(X1);
     try {
@@ -548,6 +581,21 @@ s.sendto(bytes(i * 7 % 251 for i in range(24000)), ('10.213.1.2', 9999))"`);
       addon.send(p0, frame(60, 2));
       await sleep(100);
       assert.equal(calls, before, 'no callback after poll(h, null)');
+
+      // Down and up again: the socket reports ENETDOWN (POLLERR, which stops a uv_poll);
+      // the addon clears it, counts an rxError and keeps polling.
+      let after = 0;
+      addon.poll(p1, () => { after++; addon.rx(p1, slots, 256); });
+      sh(`ip link set ${X1} down`);
+      await sleep(50);
+      sh(`ip link set ${X1} up`);
+      for (let i = 0; i < 100 && after === 0; i++) {
+        try { addon.send(p0, frame(60, 10 + i)); } catch { /* no carrier yet */ }
+        await sleep(20);
+      }
+      assert.ok(after >= 1, 'callbacks resume after the interface came back');
+      assert.ok(addon.stats(p1).rxErrors >= 1);
+
       addon.poll(p1, () => { addon.close(p1); }); // closing from inside the callback is fine
       addon.send(p0, frame(60, 3));
       await sleep(100);
