@@ -193,11 +193,12 @@ static void read_copy(port_t *p) {
     struct cmsghdr h;
     uint8_t b[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
   } cbuf;
-  struct iovec iov = {p->pend, PENDING_CAP};
+  struct virtio_net_hdr vh;
+  struct iovec iov[2] = {{&vh, VNET_LEN}, {p->pend, PENDING_CAP}};
   struct msghdr msg;
   memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
   msg.msg_control = &cbuf;
   msg.msg_controllen = sizeof cbuf;
   ssize_t r = recvmsg(p->rx_fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
@@ -206,9 +207,7 @@ static void read_copy(port_t *p) {
     return;
   }
   if ((size_t)r < VNET_LEN) { p->st.rx_errors++; return; }
-  struct virtio_net_hdr vh;
-  memcpy(&vh, p->pend, VNET_LEN);
-  if ((msg.msg_flags & MSG_TRUNC) || (size_t)r > PENDING_CAP) {
+  if ((msg.msg_flags & MSG_TRUNC) || (size_t)r > VNET_LEN + PENDING_CAP) {
     if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) p->st.rx_gso_errors++;
     else p->st.rx_oversize++;
     return;
@@ -226,7 +225,6 @@ static void read_copy(port_t *p) {
     }
   }
   p->pend_vh = vh;
-  memmove(p->pend, p->pend + VNET_LEN, (size_t)r - VNET_LEN);
   p->pend_len = (uint32_t)r - VNET_LEN;
 }
 

@@ -24,7 +24,8 @@ const NS_A = `${P}A`, NS_B = `${P}B`;
 const X0 = `${P}x0`, X1 = `${P}x1`; // a veth pair in the root namespace
 const RA = `${P}ra`, RB = `${P}rb`; // root ends of the veths into A and B (their eth0)
 const TAP = `${P}t`;
-const VT = `${P}v`; // a vnet-hdr TAP held by a python writer, as QEMU holds one
+const VT = `${P}v`;
+const PT = `${P}p`; // a persistent TAP made by ip tuntap // a vnet-hdr TAP held by a python writer, as QEMU holds one
 
 const SLOTS = 1024, SLOT_SIZE = 2048, HEADROOM = 64, CAP = SLOT_SIZE - HEADROOM;
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, AF_PACKET)' : false;
@@ -55,7 +56,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function cleanup(): void {
   trySh(`ip netns del ${NS_A}`);
   trySh(`ip netns del ${NS_B}`);
-  for (const i of [X0, RA, RB, TAP, VT]) trySh(`ip link del ${i}`);
+  for (const i of [X0, RA, RB, TAP, VT, PT]) trySh(`ip link del ${i}`);
 }
 
 /** A veth end the root namespace must leave alone: no IPv6, no IPv4 forwarding. */
@@ -646,5 +647,18 @@ s.sendto(bytes(i * 7 % 251 for i in range(24000)), ('10.213.1.2', 9999))"`);
     } finally {
       if (!closed) addon.close(t.handle);
     }
+  });
+
+  test('TAP: an existing persistent TAP is attached to, not created, and stays after close', () => {
+    sh(`ip tuntap add mode tap ${PT}`);
+    const t = addon.openTap(PT);
+    try {
+      assert.equal(t.created, false);
+      assert.equal(addon.linkInfo(PT).up, true);
+    } finally {
+      addon.close(t.handle);
+    }
+    assert.equal(addon.linkInfo(PT).ifindex > 0, true);
+    sh(`ip link del ${PT}`);
   });
 });
