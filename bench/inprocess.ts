@@ -17,7 +17,7 @@ function frame(dst: number, src: number, len = 60): Uint8Array {
 }
 
 /** Bridged forwarding between two ports; `macs` distinct MAC pairs (flows) learned first. */
-export function bridged(macs: number, seconds: number): InProcessResult {
+export function bridged(macs: number, seconds: number, opts: { copy?: boolean } = {}): InProcessResult {
   const pool = new PacketPool(16384);
   const dp = new Dataplane(pool, { timed: process.env.SY_TIMED !== "0" });
   const net = dp.addNetwork('br0', 'bridged', { agingSeconds: 300, maxEntries: Math.max(65536, macs * 4) });
@@ -34,12 +34,15 @@ export function bridged(macs: number, seconds: number): InProcessResult {
     fb.push(frame(base + i, base + 0x10000000 + i));
   }
   // learning: one frame from every MAC on its side
-  b.generate(fb); for (let i = 0; i < Math.ceil(half / RX_BURST) + 1; i++) dp.service(pb);
-  a.generate(fa); for (let i = 0; i < Math.ceil(half / RX_BURST) + 1; i++) dp.service(pa);
+  b.generate(fb, opts); for (let i = 0; i < Math.ceil(half / RX_BURST) + 1; i++) dp.service(pb);
+  a.generate(fa, opts); for (let i = 0; i < Math.ceil(half / RX_BURST) + 1; i++) dp.service(pa);
   const learned = net.table.size;
-  for (const n of dp.graph.nodes) { n.calls = 0; n.packets = 0; n.ms = 0; }
+  dp.graph.resetRuntime();
   const before = b.txCount + a.txCount;
-  globalThis.gc?.();
+  // heap growth: the heap after a full GC, before and after the run (needs --expose-gc)
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('bench: run node with --expose-gc to measure heap growth');
+  gc(); gc();
   const heap0 = process.memoryUsage().heapUsed;
   const t0 = performance.now();
   let t = t0;
@@ -48,10 +51,11 @@ export function bridged(macs: number, seconds: number): InProcessResult {
     t = performance.now();
   }
   const packets = b.txCount + a.txCount - before;
+  gc(); gc();
   const heap1 = process.memoryUsage().heapUsed;
   const secs = (t - t0) / 1000;
   const ns: Record<string, number> = {};
   for (const n of dp.graph.stats()) ns[n.name] = Math.round(n.nsPerPacket * 10) / 10;
   if (pool.inFlight !== 0) throw new Error(`bench: ${pool.inFlight} slots leaked`);
-  return { name: `bridged ${learned} MACs`, macs: learned, mpps: packets / secs / 1e6, packets, seconds: secs, heapBytesPerMpkt: ((heap1 - heap0) / packets) * 1e6, nsPerPacket: ns };
+  return { name: `bridged ${learned} MACs${opts.copy === false ? ', DMA-like rx' : ', JS copy per frame'}`, macs: learned, mpps: packets / secs / 1e6, packets, seconds: secs, heapBytesPerMpkt: ((heap1 - heap0) / packets) * 1e6, nsPerPacket: ns };
 }

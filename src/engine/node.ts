@@ -47,10 +47,9 @@ export abstract class GraphNode {
   counters = new Float64Array(0);
   /** global reason id of each local drop reason */
   dropIds: Uint16Array = new Uint16Array(0);
-  // runtime statistics (per process() call)
+  // runtime statistics, kept by the graph
   calls = 0;
   packets = 0;
-  ms = 0;
 
   constructor(pool: PacketPool) {
     this.pool = pool;

@@ -1,24 +1,28 @@
 // mac-table.ts — the learning bridge's forwarding database (MAC → port), with aging.
 //
-// Layout. Entries live in parallel typed arrays indexed by entry number: the MAC split in
-// hi (16 bits) and lo (32 bits), the port, the second it was last seen, and prev/next links
-// of a doubly linked list kept in last-seen order (head = oldest). A separate open-addressing
-// index (linear probing, power-of-two size, load ≤ 1/2) maps a MAC hash to an entry number;
-// deletion shifts the probe run back, so there are no tombstones and lookups never degrade.
+// Layout. An open-addressing hash table (linear probing, power-of-two size, load ≤ 1/2)
+// whose buckets are four int32 words side by side in one Int32Array:
+//   [ MAC low 32 bits | MAC high 16 bits << 16 | port | last-seen second | entry number ]
+// so a lookup or a refresh touches one 16-byte bucket, usually one cache line. Deletion
+// shifts the probe run back: no tombstones, lookups never degrade.
+// Entry numbers are stable (buckets move, entries do not) and index a doubly linked list
+// kept in last-seen order (head = oldest), with each entry's MAC and last-seen second.
 //
 // Aging and the bound. An entry moves to the list's tail only when its last-seen second
 // changes (at most once a second per MAC, not once per packet), so the list stays sorted by
 // last-seen and both aging (drop heads older than agingSeconds) and eviction when the table
 // is full (drop the head: oldest first, counted) cost O(1) per entry removed.
 //
-// Cost. Lookup: one hash, ~1.5 probes on average at load 1/2. Memory: 20 bytes per entry
-// plus 8 bytes per index bucket (2 per entry) ≈ 36 bytes per MAC; arrays start small and
-// double up to maxEntries, so a 16M bound costs nothing until it is used.
-// Measured lookups/s: see bench/ (in-process bridged case with 10k MACs).
+// Cost. Lookup: one hash, ~1.5 probes at load 1/2, one cache line. Memory: 32 bytes of
+// buckets (2 per entry) + 20 bytes of entry arrays ≈ 52 bytes per MAC; arrays start small
+// and double up to maxEntries, so a 16M bound costs nothing until it is used.
+// Measured: see bench/README.md (in-process bridged with 10k MACs).
 
 export const Learn = { refreshed: 0, added: 1, moved: 2 } as const;
 
 const EMPTY = -1;
+// bucket words
+const W_LO = 0, W_HIPORT = 1, W_SEEN = 2, W_ENTRY = 3;
 
 export class MacTable {
   readonly maxEntries: number;
@@ -31,18 +35,18 @@ export class MacTable {
   aged = 0;
 
   private cap = 0;
-  private hi: Uint16Array = new Uint16Array(0);
-  private lo: Uint32Array = new Uint32Array(0);
-  private portOf: Uint16Array = new Uint16Array(0);
-  private seen: Uint32Array = new Uint32Array(0);
+  private buckets: Int32Array = new Int32Array(0);
+  private mask = 0;
+  // entries, by entry number
+  private eHi: Uint16Array = new Uint16Array(0);
+  private eLo: Uint32Array = new Uint32Array(0);
+  private eSeen: Uint32Array = new Uint32Array(0);
   private prev: Int32Array = new Int32Array(0);
   private next: Int32Array = new Int32Array(0);
   private head = EMPTY;
   private tail = EMPTY;
   private freeList = EMPTY;
-  private used = 0; // entries ever handed out (high-water mark below cap)
-  private index: Int32Array = new Int32Array(0);
-  private mask = 0;
+  private used = 0; // entry numbers ever handed out (high-water mark below cap)
 
   constructor(maxEntries: number, agingSeconds: number) {
     if (!(maxEntries >= 1)) throw new RangeError('mac table: maxEntries must be ≥ 1');
@@ -53,29 +57,34 @@ export class MacTable {
 
   /** Port of the MAC, or -1. */
   lookup(hi: number, lo: number): number {
-    const index = this.index;
+    const b = this.buckets;
     const mask = this.mask;
+    const lo32 = lo | 0;
     let i = hash(hi, lo) & mask;
     for (;;) {
-      const e = index[i];
-      if (e === EMPTY) return -1;
-      if (this.lo[e] === lo && this.hi[e] === hi) return this.portOf[e];
+      const w = i << 2;
+      if (b[w + W_ENTRY] === EMPTY) return -1;
+      const hp = b[w + W_HIPORT];
+      if (b[w] === lo32 && hp >>> 16 === hi) return hp & 0xffff;
       i = (i + 1) & mask;
     }
   }
 
   /** Record that MAC was seen on port at second now; returns a Learn value. */
   learn(hi: number, lo: number, port: number, now: number): number {
-    const index = this.index;
+    const b = this.buckets;
     const mask = this.mask;
+    const lo32 = lo | 0;
     let i = hash(hi, lo) & mask;
     for (;;) {
-      const e = index[i];
+      const w = i << 2;
+      const e = b[w + W_ENTRY];
       if (e === EMPTY) break;
-      if (this.lo[e] === lo && this.hi[e] === hi) {
+      const hp = b[w + W_HIPORT];
+      if (b[w] === lo32 && hp >>> 16 === hi) {
         let result: number = Learn.refreshed;
-        if (this.portOf[e] !== port) { this.portOf[e] = port; this.moves++; result = Learn.moved; }
-        if (this.seen[e] !== now) { this.seen[e] = now; this.toTail(e); }
+        if ((hp & 0xffff) !== port) { b[w + W_HIPORT] = (hi << 16) | port; this.moves++; result = Learn.moved; }
+        if (b[w + W_SEEN] !== now) { b[w + W_SEEN] = now; this.eSeen[e] = now; this.toTail(e); }
         return result;
       }
       i = (i + 1) & mask;
@@ -84,16 +93,17 @@ export class MacTable {
     if (this.size >= this.maxEntries) {
       this.remove(this.head);
       this.evictions++;
-      return this.learn(hi, lo, port, now); // the index changed under us: probe again
+      return this.learn(hi, lo, port, now); // the buckets changed under us: probe again
     }
     if (this.size >= this.cap) {
       this.grow(Math.min(this.cap * 2, this.maxEntries));
       return this.learn(hi, lo, port, now);
     }
     const e = this.newEntry();
-    this.hi[e] = hi; this.lo[e] = lo; this.portOf[e] = port; this.seen[e] = now;
+    this.eHi[e] = hi; this.eLo[e] = lo; this.eSeen[e] = now;
     this.linkTail(e);
-    index[i] = e;
+    const w = i << 2;
+    b[w + W_LO] = lo32; b[w + W_HIPORT] = (hi << 16) | port; b[w + W_SEEN] = now; b[w + W_ENTRY] = e;
     this.size++;
     this.learned++;
     return Learn.added;
@@ -103,7 +113,7 @@ export class MacTable {
   age(now: number): number {
     let n = 0;
     const limit = now - this.agingSeconds;
-    while (this.head !== EMPTY && this.seen[this.head] <= limit) {
+    while (this.head !== EMPTY && this.eSeen[this.head] <= limit) {
       this.remove(this.head);
       n++;
     }
@@ -116,16 +126,16 @@ export class MacTable {
     let n = 0;
     for (let e = this.head; e !== EMPTY;) {
       const nx = this.next[e];
-      if (this.portOf[e] === port) { this.remove(e); n++; }
+      if (this.lookup(this.eHi[e], this.eLo[e]) === port) { this.remove(e); n++; }
       e = nx;
     }
     return n;
   }
 
   delete(hi: number, lo: number): boolean {
-    const e = this.find(hi, lo);
-    if (e === EMPTY) return false;
-    this.remove(e);
+    const w = this.find(hi, lo);
+    if (w < 0) return false;
+    this.remove(this.buckets[w + W_ENTRY]);
     return true;
   }
 
@@ -133,16 +143,20 @@ export class MacTable {
   entries(): { hi: number; lo: number; port: number; seen: number }[] {
     const out = [];
     for (let e = this.head; e !== EMPTY; e = this.next[e]) {
-      out.push({ hi: this.hi[e], lo: this.lo[e], port: this.portOf[e], seen: this.seen[e] });
+      out.push({ hi: this.eHi[e], lo: this.eLo[e], port: this.lookup(this.eHi[e], this.eLo[e]), seen: this.eSeen[e] });
     }
     return out;
   }
 
+  /** Word index of the MAC's bucket, or -1. */
   private find(hi: number, lo: number): number {
+    const b = this.buckets;
+    const lo32 = lo | 0;
     let i = hash(hi, lo) & this.mask;
     for (;;) {
-      const e = this.index[i];
-      if (e === EMPTY || (this.lo[e] === lo && this.hi[e] === hi)) return e;
+      const w = i << 2;
+      if (b[w + W_ENTRY] === EMPTY) return -1;
+      if (b[w] === lo32 && b[w + W_HIPORT] >>> 16 === hi) return w;
       i = (i + 1) & this.mask;
     }
   }
@@ -157,24 +171,24 @@ export class MacTable {
   }
 
   private remove(e: number): void {
-    // delete from the index with backward shift
-    const index = this.index;
+    // delete the bucket with backward shift
+    const b = this.buckets;
     const mask = this.mask;
-    let i = hash(this.hi[e], this.lo[e]) & mask;
-    while (index[i] !== e) i = (i + 1) & mask;
+    let i = this.find(this.eHi[e], this.eLo[e]) >> 2;
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      const f = index[j];
-      if (f === EMPTY) break;
-      const home = hash(this.hi[f], this.lo[f]) & mask;
-      // f may move into the hole at i if its home is not in (i, j] (cyclically)
+      const wj = j << 2;
+      if (b[wj + W_ENTRY] === EMPTY) break;
+      const home = hash(b[wj + W_HIPORT] >>> 16, b[wj]) & mask;
+      // the bucket at j may move into the hole at i if its home is not in (i, j] (cyclically)
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
-        index[i] = f;
+        const wi = i << 2;
+        b[wi] = b[wj]; b[wi + 1] = b[wj + 1]; b[wi + 2] = b[wj + 2]; b[wi + 3] = b[wj + 3];
         i = j;
       }
     }
-    index[i] = EMPTY;
+    b[(i << 2) + W_ENTRY] = EMPTY;
     this.unlink(e);
     this.next[e] = this.freeList;
     this.freeList = e;
@@ -201,21 +215,28 @@ export class MacTable {
   }
 
   private grow(cap: number): void {
-    const copy16 = (a: Uint16Array): Uint16Array => { const b = new Uint16Array(cap); b.set(a); return b; };
-    const copy32 = (a: Uint32Array): Uint32Array => { const b = new Uint32Array(cap); b.set(a); return b; };
-    const copyI = (a: Int32Array): Int32Array => { const b = new Int32Array(cap); b.set(a); return b; };
-    this.hi = copy16(this.hi); this.lo = copy32(this.lo); this.portOf = copy16(this.portOf);
-    this.seen = copy32(this.seen); this.prev = copyI(this.prev); this.next = copyI(this.next);
+    const copy = <T extends Uint16Array | Uint32Array | Int32Array>(a: T, make: (n: number) => T): T => { const c = make(cap); c.set(a); return c; };
+    this.eHi = copy(this.eHi, (n) => new Uint16Array(n));
+    this.eLo = copy(this.eLo, (n) => new Uint32Array(n));
+    this.eSeen = copy(this.eSeen, (n) => new Uint32Array(n));
+    this.prev = copy(this.prev, (n) => new Int32Array(n));
+    this.next = copy(this.next, (n) => new Int32Array(n));
     this.cap = cap;
-    let buckets = 8;
-    while (buckets < cap * 2) buckets *= 2;
-    this.index = new Int32Array(buckets).fill(EMPTY);
-    this.mask = buckets - 1;
-    for (let e = this.head; e !== EMPTY; e = this.next[e]) {
-      let i = hash(this.hi[e], this.lo[e]) & this.mask;
-      while (this.index[i] !== EMPTY) i = (i + 1) & this.mask;
-      this.index[i] = e;
+    let count = 8;
+    while (count < cap * 2) count *= 2;
+    const old = this.buckets;
+    const b = new Int32Array(count * 4);
+    for (let w = W_ENTRY; w < b.length; w += 4) b[w] = EMPTY;
+    const mask = count - 1;
+    for (let w = 0; w < old.length; w += 4) {
+      if (old[w + W_ENTRY] === EMPTY) continue;
+      let i = hash(old[w + W_HIPORT] >>> 16, old[w]) & mask;
+      while (b[(i << 2) + W_ENTRY] !== EMPTY) i = (i + 1) & mask;
+      const v = i << 2;
+      b[v] = old[w]; b[v + 1] = old[w + 1]; b[v + 2] = old[w + 2]; b[v + 3] = old[w + 3];
     }
+    this.buckets = b;
+    this.mask = mask;
   }
 }
 
@@ -223,5 +244,5 @@ function hash(hi: number, lo: number): number {
   let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16); // int32: callers mask it, and a uint32 above 2^31 would box
 }
