@@ -55,3 +55,17 @@ export function check4(b: Uint8Array, o: number, avail: number): number {
   if (total < hl || total > avail) return Ip4Check.badLength;
   return Ip4Check.ok;
 }
+
+// Setters write one field and leave the header checksum as it is: use them when the checksum
+// is recomputed afterwards. checksum.ts has the checksum-keeping forms (ip4DecrementTtl,
+// ip4SetSrc, ip4SetDst).
+export function setTtl(b: Uint8Array, o: number, v: number): void { b[o + 8] = v; }
+export function setChecksum(b: Uint8Array, o: number, v: number): void {
+  b[o + 10] = v >>> 8; b[o + 11] = v;
+}
+export function setSrcAddr(b: Uint8Array, o: number, a: number): void {
+  b[o + 12] = a >>> 24; b[o + 13] = a >>> 16; b[o + 14] = a >>> 8; b[o + 15] = a;
+}
+export function setDstAddr(b: Uint8Array, o: number, a: number): void {
+  b[o + 16] = a >>> 24; b[o + 17] = a >>> 16; b[o + 18] = a >>> 8; b[o + 19] = a;
+}
