@@ -41,6 +41,11 @@ export const ArpOp = {
   reply: 2,
 } as const;
 
+// Plain module constants for the fast path: property loads on an `as const` object cost
+// measurably more under tsx (see checksum.ts).
+const OP_REQUEST = ArpOp.request;
+const OP_REPLY = ArpOp.reply;
+
 /** What checkArp() found. OK is 0; the others are reasons to drop. */
 export const ArpCheck = {
   ok: 0,
@@ -58,7 +63,7 @@ export function checkArp(b: Uint8Array, o: number, avail: number): number {
   if (((b[o] << 8) | b[o + 1]) !== 1 || ((b[o + 2] << 8) | b[o + 3]) !== ETHERTYPE_IPV4 ||
     b[o + 4] !== 6 || b[o + 5] !== 4) return ArpCheck.notEthIp4;
   const op = (b[o + 6] << 8) | b[o + 7];
-  if (op !== ArpOp.request && op !== ArpOp.reply) return ArpCheck.badOp;
+  if (op !== OP_REQUEST && op !== OP_REPLY) return ArpCheck.badOp;
   return ArpCheck.ok;
 }
 
@@ -96,7 +101,7 @@ export function targetIp(b: Uint8Array, o: number): number {
 
 /** RFC 5227 probe: a request whose sender IP is 0.0.0.0. */
 export function isProbe(b: Uint8Array, o: number): boolean {
-  return b[o + 7] === ArpOp.request && b[o + 6] === 0 && (b[o + 14] | b[o + 15] | b[o + 16] | b[o + 17]) === 0;
+  return b[o + 7] === OP_REQUEST && b[o + 6] === 0 && (b[o + 14] | b[o + 15] | b[o + 16] | b[o + 17]) === 0;
 }
 
 /**
@@ -192,13 +197,24 @@ export function writeProbe(b: Uint8Array, o: number, f: { srcMac: number; ip: nu
  */
 export function arpReplyInPlace(b: Uint8Array, o: number, myMac: number, payloadOff: number = ETH_HLEN): void {
   const a = o + payloadOff;
-  // target := sender (MAC and IP), remembering the requested IP
-  const t0 = b[a + 24], t1 = b[a + 25], t2 = b[a + 26], t3 = b[a + 27];
-  b.copyWithin(a + ARP_THA, a + ARP_SHA, a + ARP_SHA + 10);
-  // Ethernet destination := requester's MAC (now at the target hardware address)
-  b.copyWithin(o, a + ARP_THA, a + ARP_THA + 6);
-  putMac(b, o + 6, myMac);
-  b[a + 6] = 0; b[a + 7] = ArpOp.reply;
-  b.copyWithin(a + ARP_SHA, o + 6, o + 12);
-  b[a + 14] = t0; b[a + 15] = t1; b[a + 16] = t2; b[a + 17] = t3;
+  const hi = Math.floor(myMac / 4294967296), lo = myMac >>> 0;
+  // target IP := sender IP, sender IP := requested IP
+  for (let k = 14; k < 18; k++) {
+    const t = b[a + k + 10];
+    b[a + k + 10] = b[a + k];
+    b[a + k] = t;
+  }
+  // Ethernet destination and target MAC := requester's MAC
+  for (let k = 0; k < 6; k++) {
+    const m = b[a + 8 + k];
+    b[o + k] = m;
+    b[a + 18 + k] = m;
+  }
+  b[o + 6] = b[a + 8] = hi >>> 8;
+  b[o + 7] = b[a + 9] = hi & 0xff;
+  b[o + 8] = b[a + 10] = lo >>> 24;
+  b[o + 9] = b[a + 11] = (lo >>> 16) & 0xff;
+  b[o + 10] = b[a + 12] = (lo >>> 8) & 0xff;
+  b[o + 11] = b[a + 13] = lo & 0xff;
+  b[a + 6] = 0; b[a + 7] = OP_REPLY;
 }

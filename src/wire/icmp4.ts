@@ -64,6 +64,11 @@ export const IcmpCheck = {
   truncated: 1,
 } as const;
 
+// Plain module constants for the fast path: property loads on an `as const` object cost
+// measurably more under tsx (see checksum.ts).
+const PROTO_ICMP = IpProto.icmp;
+const ECHO_REQUEST = IcmpType.echoRequest;
+
 /** Structural check with `avail` bytes from o to the end of the IP datagram. */
 export function checkIcmp(_b: Uint8Array, _o: number, avail: number): number {
   return avail < ICMP_HLEN ? IcmpCheck.truncated : IcmpCheck.ok;
@@ -109,7 +114,7 @@ export function setEchoId(b: Uint8Array, o: number, id: number): number {
 export function echoReplyInPlace(b: Uint8Array, ipOff: number, replySrc?: number): boolean {
   const hl = (b[ipOff] & 15) << 2;
   const i = ipOff + hl;
-  if (b[ipOff + 9] !== IpProto.icmp || b[i] !== IcmpType.echoRequest) return false;
+  if (b[ipOff + 9] !== PROTO_ICMP || b[i] !== ECHO_REQUEST) return false;
   if ((((b[ipOff + 6] << 8) | b[ipOff + 7]) & 0x3fff) !== 0) return false; // MF or offset
   for (let k = 12; k < 16; k++) {
     const s = b[ipOff + k];
@@ -123,8 +128,8 @@ export function echoReplyInPlace(b: Uint8Array, ipOff: number, replySrc?: number
   b[ipOff + 8] = 64;
   ip4FillChecksum(b, ipOff);
   const code = b[i + 1];
-  b[i] = IcmpType.echoReply;
-  const c = csumUpdate16((b[i + 2] << 8) | b[i + 3], (IcmpType.echoRequest << 8) | code, code);
+  b[i] = 0; // echo reply
+  const c = csumUpdate16((b[i + 2] << 8) | b[i + 3], (ECHO_REQUEST << 8) | code, code);
   b[i + 2] = c >>> 8; b[i + 3] = c;
   return true;
 }
@@ -235,7 +240,7 @@ export function mayReplyWithError(b: Uint8Array, ipOff: number, avail: number, l
   if ((d0 & 0xf0) === 0xe0) return false;
   if ((d0 & b[ipOff + 17] & b[ipOff + 18] & b[ipOff + 19]) === 0xff) return false;
   if ((((b[ipOff + 6] << 8) | b[ipOff + 7]) & 0x1fff) !== 0) return false;
-  if (b[ipOff + 9] === IpProto.icmp) {
+  if (b[ipOff + 9] === PROTO_ICMP) {
     const total = (b[ipOff + 2] << 8) | b[ipOff + 3];
     if (hl >= avail || hl >= total) return false;
     if (INFORMATIONAL[b[ipOff + hl]] === 0) return false;
