@@ -9,7 +9,10 @@ import {
   ip4FillChecksum, ip4HeaderChecksum, ip4SetDst, ip4SetSrc, l4Checksum4, l4ChecksumValid4, l4FillChecksum4,
   l4UpdateAddr, l4UpdatePort, pseudoSum4,
 } from '../../src/wire/checksum.ts';
-import { DST_PORT, IpProto, SRC_PORT } from '../../src/wire/l4.ts';
+import {
+  DST_PORT, IpProto, L4Check, SRC_PORT, TcpFlag, checkTcp, checkUdp, dstPort, l4ChecksumOffset, setDstPort, setSrcPort,
+  srcPort, tcpAck, tcpChecksum, tcpFlags, tcpHeaderLength, tcpSeq, tcpUrgent, tcpWindow, udpChecksum, udpLength,
+} from '../../src/wire/l4.ts';
 
 // ---- an independent reference: the textbook loop over an array ----
 
@@ -280,4 +283,46 @@ test('other protocols: l4UpdatePort refuses, l4UpdateAddr and l4Checksum4 leave 
   assert.deepEqual(d.b, before);
   assert.equal(l4Checksum4(d.b, d.ip), -1);
   assert.equal(l4ChecksumValid4(d.b, d.ip), false);
+});
+
+// ---- l4.ts: the headers these updates work on ----
+
+test('TCP SYN fixture: every field; the gate rejects every truncation and a short data offset', () => {
+  const syn = Uint8Array.from(Buffer.from(
+    'c350' + '0050' + '12345678' + '80000001' + 'a0' + 'c2' + 'faf0' + 'abcd' + '0007' +
+    '020405b40402080a0000000100000000' + '01030307', 'hex'));
+  assert.equal(syn.length, 40);
+  assert.equal(srcPort(syn, 0), 50000);
+  assert.equal(dstPort(syn, 0), 80);
+  assert.equal(tcpSeq(syn, 0), 0x12345678);
+  assert.equal(tcpAck(syn, 0), 0x80000001);
+  assert.equal(tcpHeaderLength(syn, 0), 40);
+  assert.equal(tcpFlags(syn, 0), TcpFlag.syn | TcpFlag.ece | TcpFlag.cwr);
+  assert.equal(tcpWindow(syn, 0), 64240);
+  assert.equal(tcpChecksum(syn, 0), 0xabcd);
+  assert.equal(tcpUrgent(syn, 0), 7);
+  assert.equal(l4ChecksumOffset(IpProto.tcp), 16);
+  for (let avail = 0; avail < 20; avail++) assert.equal(checkTcp(syn, 0, avail), L4Check.truncated);
+  for (let avail = 20; avail < 40; avail++) assert.equal(checkTcp(syn, 0, avail), L4Check.badLength);
+  assert.equal(checkTcp(syn, 0, 40), L4Check.ok);
+  const bad = Uint8Array.from(syn); bad[12] = 0x40;
+  assert.equal(checkTcp(bad, 0, 40), L4Check.badHeader);
+  setSrcPort(syn, 0, 0xfffe); setDstPort(syn, 0, 1);
+  assert.equal(srcPort(syn, 0), 0xfffe); assert.equal(dstPort(syn, 0), 1);
+});
+
+test('UDP fixture (a DNS query header): fields and gate', () => {
+  const u = Uint8Array.from(Buffer.from('d431' + '0035' + '0025' + '0000' + '00'.repeat(29), 'hex'));
+  assert.equal(srcPort(u, 0), 54321);
+  assert.equal(dstPort(u, 0), 53);
+  assert.equal(udpLength(u, 0), 37);
+  assert.equal(udpChecksum(u, 0), 0);
+  assert.equal(l4ChecksumOffset(IpProto.udp), 6);
+  assert.equal(l4ChecksumOffset(IpProto.icmp), -1);
+  for (let avail = 0; avail < 8; avail++) assert.equal(checkUdp(u, 0, avail), L4Check.truncated);
+  for (let avail = 8; avail < 37; avail++) assert.equal(checkUdp(u, 0, avail), L4Check.badLength);
+  assert.equal(checkUdp(u, 0, 37), L4Check.ok);
+  assert.equal(checkUdp(u, 0, 40), L4Check.ok); // datagram longer than the UDP length: fine
+  const short = Uint8Array.from(u); short[5] = 7;
+  assert.equal(checkUdp(short, 0, 37), L4Check.badLength);
 });
