@@ -31,8 +31,13 @@
 // store + 776 B × (distinct /24s holding a route longer than /24). The group limit is a
 // RangeError from add(), thrown before anything changes. Those are allocated bytes: the OS
 // makes a page resident only when it is written, so a small table (a default route, some
-// /32s) costs a few pages of tbl24/dep24 per written region, not 48 MiB of RSS.
-//   measured: (filled in from bench/tables.ts)
+// /32s) costs a few pages of tbl24/dep24 per written region, not 48 MiB of RSS (measured:
+// four tables holding a default route, a /16, a /24 and a /32 grew RSS by 0.9 MiB).
+// Measured (`node --import tsx bench/tables.ts --seconds 2`, node 20.20, one core of a busy
+// 2-vCPU VM): 1M BGP-like prefixes (61 % /24, 1 % longer) built in 0.76 s (1.3 M adds/s),
+// 10145 groups, 76.1 MiB = 79.8 B/prefix; lookups with 1M routes 22 M/s at random addresses
+// (each a cache miss), 21 M/s inside installed routes, 186 M/s over 1024 hot addresses;
+// 214 M/s with one route; remove + re-add churn 0.85 M updates/s.
 
 import { ip4ToString } from '../wire/addr.js';
 

@@ -38,7 +38,9 @@
 // Memory: 16–32 B of buckets (2–4 per entry) + 41 B of entry arrays + 4 B per queue slot,
 // ≈ 70 B per entry at queueLen 3, + 4 B per maxQueued; arrays start at 256 entries and
 // double up to maxEntries, so a large bound costs nothing until it is used.
-//   measured: (filled in from bench/tables.ts)
+// Measured (`node --import tsx bench/tables.ts --seconds 2`, node 20.20, one core of a busy
+// 2-vCPU VM): lookup + macLo + port at random known addresses 78 M/s with 1000 entries,
+// 33 M/s with 65536; 72 and 69 B per entry.
 
 export const NeighState = { free: 0, incomplete: 1, reachable: 2, stale: 3, probe: 4, permanent: 5 } as const;
 export const NeighFlag = { published: 1 } as const;
