@@ -20,6 +20,15 @@ import { L2Fwd } from './nodes/l2-fwd.js';
 import { L2Flood } from './nodes/l2-flood.js';
 import { PortOutput } from './nodes/port-output.js';
 import { MacTable } from './tables/mac-table.js';
+import { Neighbors, NeighState, neighborTimers } from './tables/neighbors.js';
+import { arpRequestSlot } from './nodes/arp-request.js';
+import { Ip4Context } from './nodes/ip4-context.js';
+import { ArpInput } from './nodes/arp-input.js';
+import { Ip4Input } from './nodes/ip4-input.js';
+import { Ip4Lookup } from './nodes/ip4-lookup.js';
+import { Ip4Rewrite } from './nodes/ip4-rewrite.js';
+import { Ip4Local } from './nodes/ip4-local.js';
+import { Ip4IcmpError } from './nodes/ip4-icmp-error.js';
 import type { NodeQueue } from './engine/node.js';
 
 export const RX_BURST = 256;
@@ -38,12 +47,16 @@ export class Dataplane {
   readonly pool: PacketPool;
   readonly ports: PortTable;
   readonly domains = new L2Domains();
+  readonly ip4 = new Ip4Context(new Neighbors());
   readonly graph: Graph;
   readonly networks: (BridgeNetwork | null)[] = [];
   readonly clock: Clock;
   readonly startMs: number;
   private readonly entry: NodeQueue;
   private readonly rxSlots = new Uint32Array(RX_BURST);
+  private readonly timerOut = neighborTimers();
+  /** packets dropped because their next hop never answered ARP */
+  unresolved = 0;
 
   constructor(pool: PacketPool, opts: { clock?: Clock; timed?: boolean } = {}) {
     this.pool = pool;
@@ -56,6 +69,12 @@ export class Dataplane {
       new L2Learn(pool, this.domains),
       new L2Fwd(pool, this.domains),
       new L2Flood(pool, this.ports, this.domains),
+      new ArpInput(pool, this.ip4),
+      new Ip4Input(pool, this.ip4),
+      new Ip4Lookup(pool, this.ip4),
+      new Ip4Local(pool, this.ip4),
+      new Ip4IcmpError(pool, this.ip4),
+      new Ip4Rewrite(pool, this.ip4),
       new PortOutput(pool, this.ports),
     ], 'eth-input', MAX_PORTS, { timed: opts.timed });
     this.entry = eth.input;
@@ -63,7 +82,7 @@ export class Dataplane {
   }
 
   /** Add a network; its ports are attached later with joinNetwork. */
-  addNetwork(name: string, mode: 'bridged', fdb: { agingSeconds: number; maxEntries: number }): BridgeNetwork {
+  addNetwork(name: string, mode: 'bridged' | 'routed', fdb: { agingSeconds: number; maxEntries: number }): BridgeNetwork {
     const net: BridgeNetwork = { id: this.networks.length, name, mode: Mode[mode], members: [], table: new MacTable(fdb.maxEntries, fdb.agingSeconds) };
     this.networks.push(net);
     return net;
@@ -77,7 +96,7 @@ export class Dataplane {
     this.ports.network[port] = net.id;
     this.ports.setMode(port, net.mode);
     net.members.push(port);
-    this.domains.setNetwork(net.members, net.table);
+    if (net.mode === Mode.bridged) this.domains.setNetwork(net.members, net.table);
   }
 
   /** Detach a port: its learned MACs are forgotten, the rest of its network keeps its state. */
@@ -137,6 +156,31 @@ export class Dataplane {
       if (n < RX_BURST) break;
     }
     return total;
+  }
+
+  /**
+   * Neighbour timers (ARP retries, unicast probes of stale entries, failures): requests go
+   * out through port-output, packets whose next hop never answered are freed and counted.
+   * Called a few times a second while routed networks exist.
+   */
+  neighborTick(): void {
+    if (this.ip4.tables.length === 0) return;
+    this.tick();
+    const neigh = this.ip4.neighbors;
+    const out = this.timerOut;
+    const q = this.graph.node('port-output').input;
+    for (let more = true; more;) {
+      more = !neigh.tick(this.graph.nowMs, out);
+      for (let i = 0; i < out.arpCount; i++) {
+        const e = out.arp[i];
+        const probe = neigh.state(e) === NeighState.probe;
+        const s = arpRequestSlot(this.pool, this.ip4, neigh.port(e), neigh.ip(e), probe ? neigh.macHi(e) : -1, neigh.macLo(e));
+        if (s >= 0) q.slots[q.count++] = s;
+      }
+      for (let i = 0; i < out.dropCount; i++) this.pool.free(out.drop[i]);
+      this.unresolved += out.dropCount;
+    }
+    this.graph.run();
   }
 
   /** Timers: MAC aging. Called about once a second. */

@@ -12,6 +12,7 @@ import { NativePort, processPool } from './io/native-port.js';
 import { native } from './io/native.js';
 import { ConfigError, checkInterfaces, parseConfig } from './config.js';
 import { macToString } from './wire/addr.js';
+import { Routing, type NeighborView, type RouteView } from './routing.js';
 import type { CaptureFn } from './engine/ports.js';
 import type { PacketPool } from './engine/pool.js';
 import type {
@@ -31,7 +32,7 @@ interface OpenPort {
 }
 
 /** Modes this build forwards; the others are accepted by the config parser but refused here. */
-const SUPPORTED_MODES = new Set(['bridged']);
+const SUPPORTED_MODES = new Set(['bridged', 'routed']);
 
 function isNormalised(c: unknown): c is Config {
   if (!c || typeof c !== 'object') return false;
@@ -63,6 +64,7 @@ export class Switch {
   private readonly open = new Map<string, OpenPort>();
   private readonly log: (msg: string) => void;
   private timer: NodeJS.Timeout | null = null;
+  private routing: Routing | null = null;
   private readonly started = Date.now();
   private stopped = false;
 
@@ -101,9 +103,12 @@ export class Switch {
   private build(): void {
     const dp = this.dataplane;
     const networkOf = new Map<string, NetworkConfig>();
-    for (const net of Object.values(this.config.networks)) for (const p of net.ports) networkOf.set(p, net);
+    for (const net of Object.values(this.config.networks)) {
+      for (const p of net.ports) networkOf.set(p, net);
+      if (net.uplink) networkOf.set(net.uplink.port, net);
+    }
     const nets = new Map<string, ReturnType<Dataplane['addNetwork']>>();
-    for (const net of Object.values(this.config.networks)) nets.set(net.name, dp.addNetwork(net.name, 'bridged', net.fdb));
+    for (const net of Object.values(this.config.networks)) nets.set(net.name, dp.addNetwork(net.name, net.mode as 'bridged' | 'routed', net.fdb));
     for (const port of Object.values(this.config.ports)) {
       const io = new NativePort(port);
       if (port.kind === 'tap' && port.address) {
@@ -121,7 +126,21 @@ export class Switch {
       io.poll(() => { if (!this.stopped) dp.service(id); });
       this.log(`port ${port.name}: ${port.kind} ${port.ifname}${io.created ? ' (created)' : ''}, mtu ${io.mtu}${net ? `, network ${net.name}` : ', in no network'}`);
     }
-    this.timer = setInterval(() => this.dataplane.age(), 1000);
+    if (Object.values(this.config.networks).some((n) => n.mode === 'routed')) {
+      this.routing = new Routing(dp.ip4, {
+        id: (name) => this.open.get(name)!.id,
+        name: (id) => dp.ports.names[id] || `#${id}`,
+        mac: (name) => this.open.get(name)!.io.mac,
+        mtu: (name) => this.open.get(name)!.io.mtu,
+      });
+      this.routing.configure(this.config);
+    }
+    let ticks = 0;
+    this.timer = setInterval(() => {
+      if (this.stopped) return;
+      dp.neighborTick();
+      if (++ticks % 5 === 0) dp.age();
+    }, 200);
     this.timer.unref();
     this.log(`started: ${this.open.size} ports, ${nets.size} networks, pool ${this.pool.slots} slots`);
   }
@@ -208,6 +227,16 @@ export class Switch {
         network: n!.name, entries: n!.table.size, learned: n!.table.learned, moves: n!.table.moves, evictions: n!.table.evictions, aged: n!.table.aged,
       })),
     };
+  }
+
+  /** The neighbour (ARP) table and published entries, like `arp -n`. */
+  neighbors(): NeighborView[] {
+    return this.routing ? this.routing.neighbors() : [];
+  }
+
+  /** The routes of every table, like `ip route show table all`. */
+  routes(): RouteView[] {
+    return this.routing ? this.routing.routes() : [];
   }
 
   /** Subscribe to the frames a port receives and sends (pcap capture). */

@@ -1,0 +1,65 @@
+// ip4-input — IPv4 packets arriving on the ports of routed networks.
+//
+// SYNOPSIS   ip4-input -> ip4-lookup (to be forwarded), ip4-local (for the switch itself)
+// eth-input already checked version, IHL and total length against the frame. Here:
+// DROPS      not-for-us: unicast to another MAC than the switch's on that port
+//            ip4-l2-broadcast: broadcast/multicast frames (a router does not forward them)
+//            ip4-bad-checksum: the header checksum is wrong
+//            ip4-martian-source: a source in 0/8, 127/8, 224/4 or 240/4
+//            spoofed-source: on a VM port with anti-spoofing, a source that is not the
+//              port's VM address (its /32 host route does not point at this port)
+// IP options and fragments pass: they are forwarded, not dropped.
+import { GraphNode } from '../engine/node.js';
+import type { PacketPool } from '../engine/pool.js';
+import { ETH_HLEN } from '../wire/ethernet.js';
+import { ip4ChecksumValid } from '../wire/checksum.js';
+import type { Ip4Context } from './ip4-context.js';
+
+const NEXT_LOOKUP = 0, NEXT_LOCAL = 1;
+const D_NOT_FOR_US = 0, D_L2_BCAST = 1, D_CSUM = 2, D_MARTIAN = 3, D_SPOOF = 4;
+
+export class Ip4Input extends GraphNode {
+  readonly name = 'ip4-input';
+  readonly nextNames = ['ip4-lookup', 'ip4-local'] as const;
+  readonly dropNames = ['not-for-us', 'ip4-l2-broadcast', 'ip4-bad-checksum', 'ip4-martian-source', 'spoofed-source'] as const;
+  private readonly ip: Ip4Context;
+
+  constructor(pool: PacketPool, ip: Ip4Context) {
+    super(pool);
+    this.ip = ip;
+  }
+
+  process(v: Uint32Array, n: number): void {
+    const pool = this.pool;
+    const b = pool.bytes;
+    const dv = pool.view;
+    const start = pool.start, rxPort = pool.rxPort;
+    const ctx = this.ip;
+    const macHi = ctx.macHi, macLo = ctx.macLo, antiSpoof = ctx.antiSpoof, nhPort = ctx.nhPort, nhGateway = ctx.nhGateway;
+    const main = ctx.tables[0];
+    const lookup = this.nextQueues[NEXT_LOOKUP], local = this.nextQueues[NEXT_LOCAL];
+    const ls = lookup.slots;
+    let ln = lookup.count;
+    for (let i = 0; i < n; i++) {
+      const s = v[i];
+      const o = start[s];
+      const port = rxPort[s];
+      const dHi = dv.getUint16(o);
+      if (dHi !== macHi[port] || dv.getUint32(o + 2) !== macLo[port]) {
+        this.drop(s, (dHi & 0x100) !== 0 ? D_L2_BCAST : D_NOT_FOR_US);
+        continue;
+      }
+      const ipo = o + ETH_HLEN;
+      if (!ip4ChecksumValid(b, ipo)) { this.drop(s, D_CSUM); continue; }
+      const s0 = b[ipo + 12];
+      if (s0 === 0 || s0 === 127 || s0 >= 224) { this.drop(s, D_MARTIAN); continue; }
+      if (antiSpoof[port] === 1) {
+        const nh = main.lookup(dv.getUint32(ipo + 12));
+        if (nh === 0 || nhPort[nh] !== port || nhGateway[nh] !== 0) { this.drop(s, D_SPOOF); continue; }
+      }
+      if (ctx.isLocal(dv.getUint32(ipo + 16))) local.slots[local.count++] = s;
+      else ls[ln++] = s;
+    }
+    lookup.count = ln;
+  }
+}

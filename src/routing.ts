@@ -1,0 +1,181 @@
+// routing.ts — the control plane of routed networks: turns the configuration into the
+// Ip4Context the routed nodes read (addresses, MACs, tables, next hops, published ARP
+// entries, policy rules), and builds the `show routes` / `show neigh` views.
+//
+// Routes installed, per routed network (seeds 000/001/003/004, libvirt routed):
+//   - a /32 host route per VM in `hosts`, to its port, in EVERY table: a network's own VMs
+//     are reached directly whatever rule picked the table (seed 004's bridge did that at L2);
+//   - the uplink's connected subnet (proto kernel, src = the uplink address), main table;
+//   - a default route via the uplink gateway when one is given, main table;
+//   - static `routes` (main) and `tables` (named), "PREFIX via IP" or "PREFIX dev PORT".
+// A rule `{ fromPort, table }` makes packets arriving on that port look in that table
+// first; when it has no route, main decides (like Linux falling through to the next rule).
+import type { Config } from './types.js';
+import { Ip4Context, Role } from './nodes/ip4-context.js';
+import { parseIp4, ip4ToString, parseMac, macToString } from './wire/addr.js';
+
+export interface RouteView {
+  table: string;
+  /** "default" or "a.b.c.d/len" ("a.b.c.d" for a /32, as ip route prints it) */
+  dst: string;
+  via: string | null;
+  dev: string;
+  proto: 'kernel' | 'static' | 'host';
+  src: string | null;
+}
+
+export interface NeighborView {
+  address: string;
+  /** "ether", or "*" for a published-only entry */
+  hwtype: string;
+  /** "aa:bb:…", "(incomplete)" or "*" */
+  hwaddress: string;
+  /** C complete, M permanent, P published (arp -n) */
+  flags: string;
+  mask: string;
+  iface: string;
+  state: string;
+}
+
+interface RouteRecord { table: number; prefix: number; len: number; nh: number; proto: RouteView['proto']; src: number }
+
+export interface RoutingPorts {
+  id(name: string): number;
+  name(id: number): string;
+  /** the interface MAC of a port ("aa:bb:…"), or null when it has none */
+  mac(name: string): string | null;
+  mtu(name: string): number;
+}
+
+function cidr(text: string): { ip: number; len: number; net: number } {
+  const [a, l] = text.split('/');
+  const ip = parseIp4(a);
+  const len = Number(l);
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return { ip, len, net: (ip & mask) >>> 0 };
+}
+
+export class Routing {
+  readonly ctx: Ip4Context;
+  private readonly records: RouteRecord[] = [];
+  private readonly ports: RoutingPorts;
+
+  constructor(ctx: Ip4Context, ports: RoutingPorts) {
+    this.ctx = ctx;
+    this.ports = ports;
+  }
+
+  /** Install everything the routed networks of cfg need. Ports must already exist. */
+  configure(cfg: Config): void {
+    const ctx = this.ctx;
+    const switchMac = parseMac(cfg.mac);
+    const local: number[] = [];
+    const published: [number, number][] = [];
+    const routed = Object.values(cfg.networks).filter((n) => n.mode === 'routed');
+    ctx.table('main');
+    for (const name of Object.keys(cfg.tables)) ctx.table(name);
+    routed.forEach((net, index) => {
+      const gw = parseIp4(net.gateway);
+      local.push(gw);
+      for (const p of net.ports) {
+        const id = this.ports.id(p);
+        this.setPort(id, Role.vm, switchMac, gw, this.ports.mtu(p));
+        ctx.gateway[id] = gw;
+        ctx.antiSpoof[id] = net.antiSpoof ? 1 : 0;
+        ctx.network[id] = index;
+      }
+      let uplink = -1;
+      if (net.uplink) {
+        uplink = this.ports.id(net.uplink.port);
+        const a = cidr(net.uplink.address);
+        const mac = this.ports.mac(net.uplink.port);
+        this.setPort(uplink, Role.uplink, mac ? parseMac(mac) : switchMac, a.ip, this.ports.mtu(net.uplink.port));
+        ctx.network[uplink] = index;
+        local.push(a.ip);
+        if (a.len < 32) this.add(0, a.net, a.len, ctx.nextHop(uplink, 0), 'kernel', a.ip);
+        if (net.uplink.gateway) this.add(0, 0, 0, ctx.nextHop(uplink, parseIp4(net.uplink.gateway)), 'static', 0);
+      }
+      for (const [ipText, port] of Object.entries(net.hosts)) {
+        const ip = parseIp4(ipText);
+        const nh = ctx.nextHop(this.ports.id(port), 0);
+        for (let t = 0; t < ctx.tables.length; t++) this.add(t, ip, 32, nh, 'host', 0);
+        if (uplink >= 0) published.push([ip, uplink]);
+      }
+    });
+    for (const r of cfg.routes) this.addStatic(0, r);
+    for (const [name, list] of Object.entries(cfg.tables)) for (const r of list) this.addStatic(ctx.table(name), r);
+    for (const rule of cfg.rules) ctx.tableOfPort[this.ports.id(rule.fromPort)] = ctx.table(rule.table);
+    ctx.local = Uint32Array.from(new Set(local));
+    ctx.published = Uint32Array.from(published, (x) => x[0]);
+    ctx.publishedPort = Uint16Array.from(published, (x) => x[1]);
+  }
+
+  private setPort(id: number, role: number, mac: number, addr: number, mtu: number): void {
+    const ctx = this.ctx;
+    ctx.role[id] = role;
+    ctx.macHi[id] = Math.floor(mac / 4294967296);
+    ctx.macLo[id] = mac % 4294967296;
+    ctx.addr[id] = addr;
+    ctx.mtu[id] = mtu;
+  }
+
+  private add(table: number, prefix: number, len: number, nh: number, proto: RouteRecord['proto'], src: number): void {
+    this.ctx.tables[table].add(prefix, len, nh);
+    const i = this.records.findIndex((r) => r.table === table && r.prefix === prefix && r.len === len);
+    const rec = { table, prefix, len, nh, proto, src };
+    if (i >= 0) this.records[i] = rec; else this.records.push(rec);
+  }
+
+  /** "PREFIX via IP" | "default via IP" | "PREFIX dev PORT" (normalised by the config parser). */
+  private addStatic(table: number, text: string): void {
+    const [dst, kind, arg] = text.split(/\s+/);
+    const { net, len } = dst === 'default' ? { net: 0, len: 0 } : cidr(dst);
+    let nh: number;
+    if (kind === 'dev') {
+      nh = this.ctx.nextHop(this.ports.id(arg), 0);
+    } else {
+      const gw = parseIp4(arg);
+      // the gateway's own next hop says which port it is behind (connected or host route)
+      const via = this.ctx.tables[0].lookup(gw);
+      if (via === 0) throw new Error(`route "${text}": gateway ${arg} is not reachable through a connected route`);
+      nh = this.ctx.nextHop(this.ctx.nhPort[via], gw);
+    }
+    this.add(table, net, len, nh, 'static', 0);
+  }
+
+  routes(): RouteView[] {
+    const ctx = this.ctx;
+    return this.records
+      .slice()
+      .sort((a, b) => a.table - b.table || b.len - a.len || a.prefix - b.prefix)
+      .map((r) => ({
+        table: ctx.tableNames[r.table],
+        dst: r.len === 0 ? 'default' : r.len === 32 ? ip4ToString(r.prefix) : `${ip4ToString(r.prefix)}/${r.len}`,
+        via: ctx.nhGateway[r.nh] ? ip4ToString(ctx.nhGateway[r.nh]) : null,
+        dev: this.ports.name(ctx.nhPort[r.nh]),
+        proto: r.proto,
+        src: r.src ? ip4ToString(r.src) : null,
+      }));
+  }
+
+  neighbors(): NeighborView[] {
+    const ctx = this.ctx;
+    const out: NeighborView[] = [];
+    for (const e of ctx.neighbors.entries()) {
+      const complete = e.flags.includes('C');
+      out.push({
+        address: ip4ToString(e.ip),
+        hwtype: 'ether',
+        hwaddress: complete ? macToString(e.mac) : '(incomplete)',
+        flags: e.flags,
+        mask: '',
+        iface: this.ports.name(e.port),
+        state: e.state,
+      });
+    }
+    for (let i = 0; i < ctx.published.length; i++) {
+      out.push({ address: ip4ToString(ctx.published[i]), hwtype: '*', hwaddress: '*', flags: 'MP', mask: '*', iface: this.ports.name(ctx.publishedPort[i]), state: 'published' });
+    }
+    return out;
+  }
+}
