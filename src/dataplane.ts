@@ -25,13 +25,15 @@ import { arpRequestSlot } from './nodes/arp-request.js';
 import { Ip4Context } from './nodes/ip4-context.js';
 import { ArpInput } from './nodes/arp-input.js';
 import { Ip4Input } from './nodes/ip4-input.js';
-import { Ip4Lookup } from './nodes/ip4-lookup.js';
+import { Ip4Lookup, icmpAux } from './nodes/ip4-lookup.js';
+import { IcmpType, UnreachCode } from './wire/icmp4.js';
 import { Ip4Rewrite } from './nodes/ip4-rewrite.js';
 import { Ip4Local } from './nodes/ip4-local.js';
 import { Ip4IcmpError } from './nodes/ip4-icmp-error.js';
 import type { NodeQueue } from './engine/node.js';
 
 export const RX_BURST = 256;
+const HOST_UNREACH = icmpAux(IcmpType.destUnreachable, UnreachCode.host);
 /** bursts per port per breath */
 export const MAX_BURSTS = 4;
 
@@ -177,7 +179,14 @@ export class Dataplane {
         const s = arpRequestSlot(this.pool, this.ip4, neigh.port(e), neigh.ip(e), probe ? neigh.macHi(e) : -1, neigh.macLo(e));
         if (s >= 0) q.slots[q.count++] = s;
       }
-      for (let i = 0; i < out.dropCount; i++) this.pool.free(out.drop[i]);
+      // packets whose next hop never answered: ICMP host unreachable to their source
+      // (ip4-icmp-error applies the RFC 1812 rules and the rate limit, or drops them)
+      const icmp = this.graph.node('ip4-icmp-error').input;
+      for (let i = 0; i < out.dropCount; i++) {
+        const s = out.drop[i];
+        this.pool.aux[s] = HOST_UNREACH;
+        icmp.slots[icmp.count++] = s;
+      }
       this.unresolved += out.dropCount;
     }
     this.graph.run();

@@ -215,6 +215,7 @@ export class Switch {
     for (const p of ports) for (const [k, v] of Object.entries(p.drops)) drops[k] = (drops[k] ?? 0) + v;
     const txFull = nodes.find((n) => n.name === 'port-output')?.counters['tx-full'] ?? 0;
     if (txFull) drops['tx-full'] = txFull;
+    if (this.dataplane.unresolved) drops['arp-unresolved'] = this.dataplane.unresolved;
     const pool = this.pool;
     return {
       name: this.name,

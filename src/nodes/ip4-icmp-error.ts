@@ -7,7 +7,8 @@
 // the original source. Never about an ICMP error, a fragment after the first, a broadcast
 // or multicast, or a source that is not one host (RFC 1812 4.3.2.7); rate-limited with a
 // token bucket (RFC 1812 4.3.2.8): RATE per second, BURST at once.
-// DROPS      icmp-suppressed: the rules forbid an error about this packet
+// DROPS      icmp-suppressed: the rules forbid an error about this packet (or it is the
+//              switch's own packet)
 //            icmp-rate-limited: over the rate; no-route-back: no route to the source
 import { GraphNode } from '../engine/node.js';
 import type { PacketPool } from '../engine/pool.js';
@@ -51,6 +52,8 @@ export class Ip4IcmpError extends GraphNode {
       if (this.tokens < 1) { this.drop(s, D_RATE); continue; }
       const port = pool.rxPort[s];
       const origSrc = dv.getUint32(ipo + 12);
+      // never about the switch's own packets (an echo reply whose next hop vanished)
+      if (ctx.isLocal(origSrc)) { this.drop(s, D_SUPPRESSED); continue; }
       const nh = ctx.route(port, origSrc);
       if (nh === 0) { this.drop(s, D_NO_ROUTE); continue; }
       this.tokens--;

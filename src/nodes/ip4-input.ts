@@ -12,7 +12,7 @@
 import { GraphNode } from '../engine/node.js';
 import type { PacketPool } from '../engine/pool.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
-import { ip4ChecksumValid } from '../wire/checksum.js';
+import { ip4ChecksumValidDv } from '../wire/checksum.js';
 import type { Ip4Context } from './ip4-context.js';
 
 const NEXT_LOOKUP = 0, NEXT_LOCAL = 1;
@@ -50,7 +50,7 @@ export class Ip4Input extends GraphNode {
         continue;
       }
       const ipo = o + ETH_HLEN;
-      if (!ip4ChecksumValid(b, ipo)) { this.drop(s, D_CSUM); continue; }
+      if (!ip4ChecksumValidDv(dv, ipo)) { this.drop(s, D_CSUM); continue; }
       const s0 = b[ipo + 12];
       if (s0 === 0 || s0 === 127 || s0 >= 224) { this.drop(s, D_MARTIAN); continue; }
       if (antiSpoof[port] === 1) {

@@ -89,6 +89,22 @@ export function ip4ChecksumValid(b: Uint8Array, o: number): boolean {
   return csumPartial(b, o, (b[o] & 15) << 2, 0) === 0xffff;
 }
 
+/**
+ * The same check for the packet path, over a DataView of the same bytes: an option-less
+ * header is five 32-bit reads (each split in its two 16-bit halves) instead of a byte loop.
+ */
+export function ip4ChecksumValidDv(dv: DataView, o: number): boolean {
+  const hl = (dv.getUint8(o) & 15) << 2;
+  let sum = 0;
+  for (let i = 0; i < hl; i += 4) {
+    const w = dv.getUint32(o + i);
+    sum += (w >>> 16) + (w & 0xffff);
+  }
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum += sum >>> 16;
+  return (sum & 0xffff) === 0xffff;
+}
+
 // ---- TCP / UDP over IPv4 (the datagram at ipOff must have passed check4 and checkTcp/Udp) ----
 
 /** L4 bytes the checksum covers: the UDP length field for UDP, the IP payload for TCP. */

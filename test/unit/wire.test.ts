@@ -84,3 +84,19 @@ test('addresses: MAC and IPv4 text forms round-trip', () => {
   assert.equal(parseIp4('255.255.255.255'), 0xffffffff);
   for (const bad of ['256.1.1.1', '1.2.3', '01.2.3.4', 'a.b.c.d']) assert.throws(() => parseIp4(bad), /not an IPv4/);
 });
+
+test('ip4ChecksumValidDv agrees with the byte-wise check on random headers, with and without options', async () => {
+  const { ip4ChecksumValid, ip4ChecksumValidDv, ip4FillChecksum } = await import('../../src/wire/checksum.ts');
+  let seed = 99;
+  const rnd = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed >>> 24; };
+  for (let i = 0; i < 5000; i++) {
+    const ihl = 5 + (i % 11);
+    const b = new Uint8Array(ihl * 4 + 8);
+    for (let j = 0; j < b.length; j++) b[j] = rnd();
+    b[4] = 0x40 | ihl;
+    if (i % 2 === 0) ip4FillChecksum(b, 4);
+    const dv = new DataView(b.buffer);
+    assert.equal(ip4ChecksumValidDv(dv, 4), ip4ChecksumValid(b, 4), `header ${i}`);
+    if (i % 2 === 0) assert.equal(ip4ChecksumValidDv(dv, 4), true);
+  }
+});
