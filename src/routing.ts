@@ -50,7 +50,8 @@ export interface RoutingPorts {
 function cidr(text: string): { ip: number; len: number; net: number } {
   const [a, l] = text.split('/');
   const ip = parseIp4(a);
-  const len = Number(l);
+  const len = l === undefined ? 32 : /^\d{1,2}$/.test(l) ? Number(l) : NaN;
+  if (!(len >= 0 && len <= 32)) throw new Error(`"${text}" is not a.b.c.d/len`);
   const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
   return { ip, len, net: (ip & mask) >>> 0 };
 }
@@ -124,6 +125,39 @@ export class Routing {
     const i = this.records.findIndex((r) => r.table === table && r.prefix === prefix && r.len === len);
     const rec = { table, prefix, len, nh, proto, src };
     if (i >= 0) this.records[i] = rec; else this.records.push(rec);
+  }
+
+  /**
+   * Add (or replace) a static route at run time: "PREFIX via IP", "default via IP" or
+   * "PREFIX dev PORT", in `table` (default main; a new name makes a new table). Throws an
+   * Error that says what is wrong; nothing changes then.
+   */
+  addRoute(text: string, table = 'main'): void {
+    const t = text.trim().split(/\s+/);
+    if (t.length !== 3 || (t[1] !== 'via' && t[1] !== 'dev')) throw new Error(`route "${text}": expected "PREFIX via IP", "default via IP" or "PREFIX dev PORT"`);
+    if (t[0] !== 'default') {
+      const c = cidr(t[0]);
+      if (!(c.len >= 0 && c.len <= 32) || c.ip !== c.net) throw new Error(`route "${text}": ${t[0]} is not a prefix without host bits`);
+    }
+    if (t[1] === 'dev' && this.ports.id(t[2]) < 0) throw new Error(`route "${text}": no port "${t[2]}"`);
+    const id = this.ctx.table(table);
+    // a new table must also reach the networks' own VMs
+    if (id !== 0 && this.ctx.tables[id].size === 0) {
+      for (const r of this.records) if (r.table === 0 && r.proto === 'host') this.add(id, r.prefix, r.len, r.nh, 'host', 0);
+    }
+    this.addStatic(id, t.join(' '));
+  }
+
+  /** Remove a static route ("PREFIX" or "default") from a table; false when there was none. */
+  removeRoute(dst: string, table = 'main'): boolean {
+    const id = this.ctx.tableNames.indexOf(table);
+    if (id < 0) return false;
+    const { net, len } = dst === 'default' ? { net: 0, len: 0 } : cidr(dst);
+    const i = this.records.findIndex((r) => r.table === id && r.prefix === net && r.len === len && r.proto === 'static');
+    if (i < 0) return false;
+    this.ctx.tables[id].remove(net, len);
+    this.records.splice(i, 1);
+    return true;
   }
 
   /** "PREFIX via IP" | "default via IP" | "PREFIX dev PORT" (normalised by the config parser). */

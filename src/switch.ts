@@ -240,6 +240,17 @@ export class Switch {
     return this.routing ? this.routing.routes() : [];
   }
 
+  /** Add or replace a route at run time ("10.50.0.0/16 via 192.168.0.254", in `table`, default main). */
+  addRoute(route: string, table = 'main'): void {
+    if (!this.routing) throw new Error('no routed network in this switch');
+    this.routing.addRoute(route, table);
+  }
+
+  /** Remove a static route by its destination ("10.50.0.0/16" or "default"). */
+  removeRoute(dst: string, table = 'main'): boolean {
+    return this.routing ? this.routing.removeRoute(dst, table) : false;
+  }
+
   /** Subscribe to the frames a port receives and sends (pcap capture). */
   capture(port: string, onFrame: CaptureFn): () => void {
     const p = this.open.get(port);

@@ -89,6 +89,17 @@ test('routed mode, seeds 000/001: proxy ARP, host routes, ICMP errors, anti-spoo
       assert.match(r.out, /Destination Net Unreachable/i, r.out);
     });
 
+    await t.test('a route added at run time takes effect, and removed it stops', async () => {
+      sh('ip', ['-n', x.ns, 'addr', 'add', '198.51.100.1/32', 'dev', 'eth0']);
+      sw!.addRoute('198.51.100.0/24 via 192.168.0.10');
+      assert.equal(await ping(topo, vm1.ns, '198.51.100.1', 2), 2, 'reachable through X once routed');
+      assert.ok(sw!.routes().some((r) => r.dst === '198.51.100.0/24' && r.via === '192.168.0.10' && r.dev === 'uplink'));
+      assert.equal(sw!.removeRoute('198.51.100.0/24'), true);
+      const r = await topo.run(vm1.ns, 'ping', '-n', '-c', '1', '-W', '2', '198.51.100.1');
+      assert.match(r.out, /Destination Net Unreachable/i, r.out);
+      assert.throws(() => sw!.addRoute('198.51.100.0/24 via'), /expected/);
+    });
+
     await t.test('a spoofed source is dropped and counted', async () => {
       sh('ip', ['-n', vm1.ns, 'addr', 'add', '192.168.200.250/32', 'dev', 'eth0']);
       assert.equal(await ping(topo, vm1.ns, x.ip, 2, ['-I', '192.168.200.250']), 0);
