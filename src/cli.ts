@@ -14,9 +14,10 @@ import {
   ControlReplyError, SHOW_KINDS, claimSocketPath, request, socketPath, startCapture, startControlServer,
   type CaptureDir, type ShowKind,
 } from './control.js';
-import { formatFdb, formatGeneric, formatPorts, formatStats } from './format.js';
+import { formatFdb, formatGeneric, formatNeigh, formatPorts, formatRoutes, formatStats } from './format.js';
 import { PcapStreamSplitter, globalHeader } from './io/pcap.js';
 import type { Config, FdbEntryView, PortView, StatsView } from './types.js';
+import type { NeighborView, RouteView } from './routing.js';
 
 export interface CliIO {
   stdout: { write(chunk: string | Uint8Array): unknown; isTTY?: boolean };
@@ -256,6 +257,9 @@ export function formatShow(what: ShowKind, data: unknown): string {
     case 'ports': return formatPorts(data as PortView[]);
     case 'fdb': return formatFdb(data as FdbEntryView[]);
     case 'stats': return formatStats(data as StatsView);
+    // arrays only: an instance answering something else still gets printed, generically
+    case 'neigh': return Array.isArray(data) ? formatNeigh(data as NeighborView[]) : formatGeneric(data);
+    case 'routes': return Array.isArray(data) ? formatRoutes(data as RouteView[]) : formatGeneric(data);
     default: return formatGeneric(data);
   }
 }

@@ -2,6 +2,7 @@
 // `bridge fdb`, `ip -s link`) and compact human numbers. `--json` bypasses all of this and
 // prints the *View data exactly, so nothing here is a stable interface.
 import type { FdbEntryView, PortView, StatsView } from './types.js';
+import type { NeighborView, RouteView } from './routing.js';
 
 export type Align = 'left' | 'right';
 
@@ -125,6 +126,95 @@ export function formatStats(s: StatsView): string {
     ));
   }
   return out.join('');
+}
+
+/** "a.b.c.d" -> its 32-bit value, for sorting; anything else sorts last. */
+function ip4Key(text: string): number {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  return m ? ((+m[1] << 24) | (+m[2] << 16) | (+m[3] << 8) | +m[4]) >>> 0 : 2 ** 32;
+}
+
+/** printf("%-W.Ws"): pad to exactly w characters, truncating longer text like net-tools does. */
+const fixed = (text: string, w: number): string => text.slice(0, w).padEnd(w);
+
+/** The header line net-tools `arp -n` prints (arp.c, arp_disp: "%-23.23s  %-8.8s%-20.20s%-6.6s%-15.15s %s"). */
+export const NEIGH_HEADER = 'Address                  HWtype  HWaddress           Flags Mask            Iface';
+
+/**
+ * `show neigh`: byte for byte the layout of net-tools `arp -n` — fixed columns Address 25,
+ * HWtype 8, HWaddress 20, Flags 6, Mask 16, then Iface; over-long cells are cut as printf's
+ * %-N.Ns cuts them. Like arp.c the HW columns follow the flags, not the view's strings:
+ * without C an entry prints `* *` when published (P) and `(incomplete)` otherwise. The Mask
+ * column is blank unless the entry carries a real netmask ("*" and "" mean none, as
+ * /proc/net/arp's "*"). Order: by address, then interface (arp -n prints hash order).
+ * With no entries the header alone is printed (real arp -n prints nothing at all).
+ */
+export function formatNeigh(entries: readonly NeighborView[]): string {
+  const sorted = [...entries].sort((a, b) => ip4Key(a.address) - ip4Key(b.address)
+    || a.address.localeCompare(b.address) || a.iface.localeCompare(b.iface));
+  const lines = [NEIGH_HEADER];
+  for (const e of sorted) {
+    const flags = e.flags ?? '';
+    let hw: [string, string];
+    if (flags.includes('C')) hw = [e.hwtype || 'ether', e.hwaddress];
+    else if (flags.includes('P')) hw = ['*', '*'];
+    else hw = ['', '(incomplete)'];
+    const mask = e.mask === '*' ? '' : (e.mask ?? '');
+    lines.push(`${fixed(e.address, 23)}  ${fixed(hw[0], 8)}${fixed(hw[1], 20)}${fixed(flags, 6)}${fixed(mask, 15)} ${e.iface}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** What each RouteView proto prints (see formatRoutes); an unknown value prints as ` proto X`. */
+const PROTO_TEXT: Record<string, string> = {
+  kernel: ' proto kernel', // the uplink's connected subnet, as the kernel adds it for an address
+  static: ' proto static', // configured `routes`/`tables`, and the uplink's default gateway
+  host: '', // per-VM /32: what `ip route add IP dev vmeX` (proto boot) shows, as in seeds 001/003
+  boot: '',
+};
+
+/** "default" -> [0, 0]; "a.b.c.d/len" -> [a.b.c.d, len]; "a.b.c.d" -> [a.b.c.d, 32]. */
+function dstKey(dst: string): [number, number] {
+  if (dst === 'default') return [0, 0];
+  const [a, l] = dst.split('/');
+  return [ip4Key(a), l === undefined ? 32 : Number(l)];
+}
+
+/**
+ * `show routes`: the lines of `ip route show table all`, main table first (no suffix), then
+ * each other table in the order the instance lists them, with ` table NAME` after `dev` where
+ * iproute2 puts it. Within a table routes come in FIB-trie order as the kernel dumps them:
+ * by address, then longer prefixes first. RouteView -> iproute2 words:
+ *   dst        "default" | "a.b.c.d/len" | "a.b.c.d" (a /32 prints bare, like iproute2)
+ *   via        " via GW" when set; without a gateway the route is on-link: " scope link"
+ *   proto      kernel -> " proto kernel", static -> " proto static", host -> nothing (proto boot)
+ *   src        " src ADDR" when set (the uplink address on its connected route)
+ * e.g.  default via 192.168.0.1 dev uplink proto static
+ *       192.168.0.0/24 dev uplink proto kernel scope link src 192.168.0.64
+ *       192.168.200.201 dev vm1 scope link
+ *       default via 192.168.0.254 dev uplink table tenant proto static
+ * No routes (no routed network): nothing, like `ip route` on an empty table.
+ */
+export function formatRoutes(routes: readonly RouteView[]): string {
+  const tables: string[] = ['main'];
+  for (const r of routes) if (!tables.includes(r.table)) tables.push(r.table);
+  const lines: string[] = [];
+  for (const t of tables) {
+    const rs = routes.filter((r) => r.table === t).map((r) => ({ r, k: dstKey(r.dst) }));
+    rs.sort((a, b) => a.k[0] - b.k[0] || b.k[1] - a.k[1]);
+    for (const { r, k } of rs) {
+      const dst = k[1] === 32 ? r.dst.replace(/\/32$/, '') : r.dst;
+      const proto = Object.hasOwn(PROTO_TEXT, r.proto) ? PROTO_TEXT[r.proto] : ` proto ${r.proto}`;
+      lines.push(dst
+        + (r.via ? ` via ${r.via}` : '')
+        + ` dev ${r.dev}`
+        + (t === 'main' ? '' : ` table ${t}`)
+        + proto
+        + (r.via ? '' : ' scope link')
+        + (r.src ? ` src ${r.src}` : ''));
+    }
+  }
+  return lines.map((l) => l + '\n').join('');
 }
 
 /**

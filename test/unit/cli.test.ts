@@ -11,6 +11,7 @@ import { loadConfigFile } from '../../src/config.ts';
 import { socketPath, startControlServer, type ControlTarget } from '../../src/control.ts';
 import { readPcap } from '../../src/io/pcap.ts';
 import type { FdbEntryView, PortView, StatsView } from '../../src/types.ts';
+import type { NeighborView, RouteView } from '../../src/routing.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,13 +63,27 @@ const STATS: StatsView = {
   fdb: [{ network: 'br0', entries: 2, learned: 5, moves: 1, evictions: 0, aged: 3 }],
 };
 
+const NEIGH: NeighborView[] = [
+  { address: '192.168.0.99', hwtype: 'ether', hwaddress: '(incomplete)', flags: '', mask: '', iface: 'uplink', state: 'incomplete' },
+  { address: '192.168.0.1', hwtype: 'ether', hwaddress: '52:54:00:aa:bb:cc', flags: 'C', mask: '', iface: 'uplink', state: 'reachable' },
+  { address: '192.168.200.201', hwtype: '*', hwaddress: '*', flags: 'MP', mask: '*', iface: 'uplink', state: 'published' },
+];
+const ROUTES: RouteView[] = [
+  { table: 'main', dst: '192.168.200.201', via: null, dev: 'vm3', proto: 'host', src: null },
+  { table: 'main', dst: '192.168.0.0/24', via: null, dev: 'uplink', proto: 'kernel', src: '192.168.0.64' },
+  { table: 'main', dst: 'default', via: '192.168.0.1', dev: 'uplink', proto: 'static', src: null },
+  { table: 'tenant', dst: '192.168.200.201', via: null, dev: 'vm3', proto: 'host', src: null },
+  { table: 'tenant', dst: 'default', via: '192.168.0.254', dev: 'uplink', proto: 'static', src: null },
+];
+
 class Fake implements ControlTarget {
   readonly name = 'lab';
   readonly subs = new Set<(dir: 'rx' | 'tx', frame: Uint8Array, timeNs: bigint) => void>();
   ports(): PortView[] { return PORTS; }
   fdb(): FdbEntryView[] { return FDB; }
   stats(): StatsView { return STATS; }
-  routes(): unknown { return [{ prefix: '10.0.0.0/24', via: null, dev: 'vm1' }, { prefix: 'default', via: '10.0.0.1', dev: 'vm1' }]; }
+  neighbors(): NeighborView[] { return NEIGH; }
+  routes(): RouteView[] { return ROUTES; }
   capture(port: string, onFrame: (dir: 'rx' | 'tx', frame: Uint8Array, timeNs: bigint) => void): () => void {
     if (port !== 'vm1') throw new Error(`no port "${port}"`);
     this.subs.add(onFrame);
@@ -200,14 +215,32 @@ test('show against a running instance: text and --json', async () => {
     assert.match(r.out, /DROP REASON +COUNT\nrunt +2\nbad-ethertype +1\n/);
     assert.deepEqual(JSON.parse((await run(['show', 'stats', ...at, '--json'])).out), STATS);
 
-    // kinds without a dedicated layout get a generic table
+    r = await run(['show', 'neigh', ...at]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, [
+      'Address                  HWtype  HWaddress           Flags Mask            Iface',
+      '192.168.0.1              ether   52:54:00:aa:bb:cc   C                     uplink',
+      '192.168.0.99                     (incomplete)                              uplink',
+      '192.168.200.201          *       *                   MP                    uplink',
+      '',
+    ].join('\n'));
+    assert.deepEqual(JSON.parse((await run(['show', 'neigh', ...at, '--json'])).out), NEIGH);
+
     r = await run(['show', 'routes', ...at]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^PREFIX +VIA +DEV\n10\.0\.0\.0\/24 +- +vm1\ndefault +10\.0\.0\.1 +vm1\n$/);
+    assert.equal(r.out, [
+      'default via 192.168.0.1 dev uplink proto static',
+      '192.168.0.0/24 dev uplink proto kernel scope link src 192.168.0.64',
+      '192.168.200.201 dev vm3 scope link',
+      'default via 192.168.0.254 dev uplink table tenant proto static',
+      '192.168.200.201 dev vm3 table tenant scope link',
+      '',
+    ].join('\n'));
+    assert.deepEqual(JSON.parse((await run(['show', 'routes', ...at, '--json'])).out), ROUTES);
 
-    r = await run(['show', 'neigh', ...at]);
+    r = await run(['show', 'conntrack', ...at]);
     assert.equal(r.code, 1);
-    assert.equal(r.err, 'switchyard: show neigh: not available in this instance\n');
+    assert.equal(r.err, 'switchyard: show conntrack: not available in this instance\n');
 
     // --config takes name and run directory from a config file
     const cfg = file('lab.yaml', `name: lab\nrunDir: ${runDir}\n`);
@@ -223,6 +256,31 @@ test('show against a running instance: text and --json', async () => {
   const r = await run(['show', 'ports', '--name', 'lab', '--run-dir', runDir]);
   assert.equal(r.code, 1);
   assert.equal(r.err, `switchyard: no instance "lab" running (${join(runDir, 'lab.sock')})\n`);
+});
+
+test('show neigh / routes of an instance without a routed network: header only / nothing, exit 0', async () => {
+  const runDir = join(dir, 'run-show-empty');
+  class Bridged extends Fake {
+    override neighbors(): NeighborView[] { return []; }
+    override routes(): RouteView[] { return []; }
+  }
+  const srv = await startControlServer(new Bridged(), socketPath(runDir, 'lab'));
+  const at = ['--name', 'lab', '--run-dir', runDir];
+  try {
+    let r = await run(['show', 'neigh', ...at]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, 'Address                  HWtype  HWaddress           Flags Mask            Iface\n');
+    r = await run(['show', 'routes', ...at]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, '');
+    for (const what of ['neigh', 'routes']) {
+      r = await run(['show', what, ...at, '--json']);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, '[]\n');
+    }
+  } finally {
+    await srv.close();
+  }
 });
 
 // ---- capture ----
