@@ -20,7 +20,8 @@ export interface RouteView {
   dst: string;
   via: string | null;
   dev: string;
-  proto: 'kernel' | 'static' | 'host';
+  /** kernel: connected subnet; boot: the uplink's gateway; static: routes/tables; host: a VM's /32 */
+  proto: 'kernel' | 'boot' | 'static' | 'host';
   src: string | null;
 }
 
@@ -94,7 +95,7 @@ export class Routing {
         ctx.network[uplink] = index;
         local.push(a.ip);
         if (a.len < 32) this.add(0, a.net, a.len, ctx.nextHop(uplink, 0), 'kernel', a.ip);
-        if (net.uplink.gateway) this.add(0, 0, 0, ctx.nextHop(uplink, parseIp4(net.uplink.gateway)), 'static', 0);
+        if (net.uplink.gateway) this.add(0, 0, 0, ctx.nextHop(uplink, parseIp4(net.uplink.gateway)), 'boot', 0);
       }
       for (const [ipText, port] of Object.entries(net.hosts)) {
         const ip = parseIp4(ipText);
