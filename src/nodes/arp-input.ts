@@ -10,7 +10,9 @@
 //            a probe (sender IP 0.0.0.0) is never answered on a VM port for that port's own
 //            VM address, so duplicate address detection in guests keeps working; a
 //            gratuitous ARP only refreshes an entry that exists; a request creates an entry
-//            for its sender only when it asks for us.
+//            for its sender only when it asks for us; a sender is learned only on a port its
+//            address is routed to (the neighbour table is keyed by address alone: a LAN host
+//            claiming a VM's address on the uplink must not redirect that VM's traffic).
 // DROPS      arp-malformed: not Ethernet/IPv4 ARP or cut short
 //            arp-spoofed: on a VM port with anti-spoofing, a sender address that is not
 //              that port's VM (it would poison the neighbour table)
@@ -74,8 +76,9 @@ export class ArpInput extends GraphNode {
           }
         }
       }
-      // learn the sender: refresh a known entry always, create one only when asked for us
-      if (spa !== 0 && (shaHi & 0x100) === 0) {
+      // learn the sender: refresh a known entry always, create one only when asked for us;
+      // and only a sender this port leads to (see reachedVia)
+      if (spa !== 0 && (shaHi & 0x100) === 0 && reachedVia(ctx, spa, port)) {
         const forUs = tpa === ctx.addr[port] || answer;
         const k = neigh.update(spa, shaHi, shaLo, port, now, forUs, this.released);
         for (let j = 0; j < k; j++) {
@@ -94,4 +97,20 @@ export class ArpInput extends GraphNode {
       }
     }
   }
+}
+
+/**
+ * Is ip reached through port: does its longest match in some routing table leave by port?
+ * ip4-rewrite sends to the MAC of the neighbour entry of a next hop out of the port its route
+ * names, and the entry is found by address alone, so an ARP heard on any other port must
+ * neither create nor move it. Every next hop ip4-rewrite resolves passes this test. Off the
+ * fast path (ARP only); a handful of tables at most.
+ */
+function reachedVia(ctx: Ip4Context, ip: number, port: number): boolean {
+  const tables = ctx.tables;
+  for (let t = 0; t < tables.length; t++) {
+    const nh = tables[t].lookup(ip);
+    if (nh !== 0 && ctx.nhPort[nh] === port) return true;
+  }
+  return false;
 }
