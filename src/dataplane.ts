@@ -57,6 +57,7 @@ export class Dataplane {
   private readonly entry: NodeQueue;
   private readonly rxSlots = new Uint32Array(RX_BURST);
   private readonly timerOut = neighborTimers();
+  private readonly routerMacs: { table: MacTable; hi: number; lo: number; port: number }[] = [];
   /** packets dropped because their next hop never answered ARP */
   unresolved = 0;
 
@@ -90,6 +91,28 @@ export class Dataplane {
     return net;
   }
 
+  /**
+   * A nat or isolated network: a bridged segment (its VM ports join it with joinNetwork)
+   * plus the switch's router interface, linked by a patch pair: `bridgeSide` is a member of
+   * the segment, `routerSide` takes the frames for the router (eth-input sends its ARP and
+   * IPv4 to the routed nodes, where Routing gives it the `inside` role).
+   */
+  addSegment(name: string, fdb: { agingSeconds: number; maxEntries: number }, routerMac: number): { net: BridgeNetwork; bridgeSide: number; routerSide: number } {
+    const net = this.addNetwork(name, 'bridged', fdb);
+    const [bridgeSide, routerSide] = this.ports.addPatch(`switch:${name}`, `router:${name}`, 1500 + 14);
+    this.joinNetwork(bridgeSide, net);
+    this.ports.setMode(routerSide, Mode.routed);
+    this.ports.network[routerSide] = net.id;
+    this.routerMacs.push({ table: net.table, hi: Math.floor(routerMac / 4294967296), lo: routerMac % 4294967296, port: bridgeSide });
+    this.refreshRouterMacs();
+    return { net, bridgeSide, routerSide };
+  }
+
+  /** The router's MAC is a static entry of its segment: kept fresh so it never ages out. */
+  private refreshRouterMacs(): void {
+    for (const r of this.routerMacs) r.table.learn(r.hi, r.lo, r.port, this.graph.nowSec);
+  }
+
   addPort(name: string, io: PortIo, mtu: number): number {
     return this.ports.add(name, io, mtu + 14);
   }
@@ -99,6 +122,12 @@ export class Dataplane {
     this.ports.setMode(port, net.mode);
     net.members.push(port);
     if (net.mode === Mode.bridged) this.domains.setNetwork(net.members, net.table);
+  }
+
+  /** A port that talks to the switch's router only (a nat network's uplink): routed ingress, in no segment. */
+  joinRouter(port: number, net: BridgeNetwork): void {
+    this.ports.network[port] = net.id;
+    this.ports.setMode(port, Mode.routed);
   }
 
   /** Detach a port: its learned MACs are forgotten, the rest of its network keeps its state. */
@@ -195,6 +224,7 @@ export class Dataplane {
   /** Timers: MAC aging. Called about once a second. */
   age(): number {
     this.tick();
+    this.refreshRouterMacs();
     let n = 0;
     for (const net of this.networks) if (net) n += net.table.age(this.graph.nowSec);
     return n;

@@ -104,6 +104,28 @@ export class Routing {
         if (uplink >= 0) published.push([ip, uplink]);
       }
     });
+    // nat and isolated segments: the switch's router interface, its address the VMs' gateway
+    for (const net of Object.values(cfg.networks)) {
+      if ((net.mode !== 'nat' && net.mode !== 'isolated') || !net.address) continue;
+      const r = this.ports.id(`router:${net.name}`);
+      const a = cidr(net.address);
+      this.setPort(r, Role.inside, switchMac, a.ip, 1500);
+      local.push(a.ip);
+      this.add(0, a.net, a.len, ctx.nextHop(r, 0), 'kernel', a.ip);
+      if (net.mode === 'nat' && net.uplink) {
+        const u = this.ports.id(net.uplink.port);
+        const ua = cidr(net.uplink.address);
+        const mac = this.ports.mac(net.uplink.port);
+        this.setPort(u, Role.uplink, mac ? parseMac(mac) : switchMac, ua.ip, this.ports.mtu(net.uplink.port));
+        local.push(ua.ip);
+        if (ua.len < 32) this.add(0, ua.net, ua.len, ctx.nextHop(u, 0), 'kernel', ua.ip);
+        // the segment's own table: out through its own uplink, whatever other networks do
+        const t = ctx.table(`nat:${net.name}`);
+        ctx.tableOfPort[r] = t;
+        if (ua.len < 32) this.add(t, ua.net, ua.len, ctx.nextHop(u, 0), 'kernel', ua.ip);
+        if (net.uplink.gateway) this.add(t, 0, 0, ctx.nextHop(u, parseIp4(net.uplink.gateway)), 'boot', 0);
+      }
+    }
     for (const r of cfg.routes) this.addStatic(0, r);
     for (const [name, list] of Object.entries(cfg.tables)) for (const r of list) this.addStatic(ctx.table(name), r);
     for (const rule of cfg.rules) ctx.tableOfPort[this.ports.id(rule.fromPort)] = ctx.table(rule.table);

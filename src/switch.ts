@@ -11,7 +11,7 @@ import { Dataplane } from './dataplane.js';
 import { NativePort, processPool } from './io/native-port.js';
 import { native } from './io/native.js';
 import { ConfigError, checkInterfaces, parseConfig } from './config.js';
-import { macToString } from './wire/addr.js';
+import { macToString, parseMac as parseMacNumber } from './wire/addr.js';
 import { Routing, type NeighborView, type RouteView } from './routing.js';
 import type { CaptureFn } from './engine/ports.js';
 import type { PacketPool } from './engine/pool.js';
@@ -32,7 +32,7 @@ interface OpenPort {
 }
 
 /** Modes this build forwards; the others are accepted by the config parser but refused here. */
-const SUPPORTED_MODES = new Set(['bridged', 'routed']);
+const SUPPORTED_MODES = new Set(['bridged', 'routed', 'isolated']);
 
 function isNormalised(c: unknown): c is Config {
   if (!c || typeof c !== 'object') return false;
@@ -108,7 +108,11 @@ export class Switch {
       if (net.uplink) networkOf.set(net.uplink.port, net);
     }
     const nets = new Map<string, ReturnType<Dataplane['addNetwork']>>();
-    for (const net of Object.values(this.config.networks)) nets.set(net.name, dp.addNetwork(net.name, net.mode as 'bridged' | 'routed', net.fdb));
+    const switchMac = parseMacNumber(this.config.mac);
+    for (const net of Object.values(this.config.networks)) {
+      if (net.mode === 'bridged' || net.mode === 'routed') nets.set(net.name, dp.addNetwork(net.name, net.mode, net.fdb));
+      else nets.set(net.name, dp.addSegment(net.name, net.fdb, switchMac).net);
+    }
     for (const port of Object.values(this.config.ports)) {
       const io = new NativePort(port);
       if (port.kind === 'tap' && port.address) {
@@ -122,16 +126,17 @@ export class Switch {
       const id = dp.addPort(port.name, io, io.mtu);
       const net = networkOf.get(port.name) ?? null;
       this.open.set(port.name, { name: port.name, id, io, network: net ? net.name : null });
-      if (net) dp.joinNetwork(id, nets.get(net.name)!);
+      if (net && net.mode === 'nat' && net.uplink?.port === port.name) dp.joinRouter(id, nets.get(net.name)!);
+      else if (net) dp.joinNetwork(id, nets.get(net.name)!);
       io.poll(() => { if (!this.stopped) dp.service(id); });
       this.log(`port ${port.name}: ${port.kind} ${port.ifname}${io.created ? ' (created)' : ''}, mtu ${io.mtu}${net ? `, network ${net.name}` : ', in no network'}`);
     }
-    if (Object.values(this.config.networks).some((n) => n.mode === 'routed')) {
+    if (Object.values(this.config.networks).some((n) => n.mode !== 'bridged')) {
       this.routing = new Routing(dp.ip4, {
-        id: (name) => this.open.get(name)!.id,
+        id: (name) => this.open.get(name)?.id ?? dp.ports.id(name),
         name: (id) => dp.ports.names[id] || `#${id}`,
-        mac: (name) => this.open.get(name)!.io.mac,
-        mtu: (name) => this.open.get(name)!.io.mtu,
+        mac: (name) => this.open.get(name)?.io.mac ?? null,
+        mtu: (name) => this.open.get(name)?.io.mtu ?? 1500,
       });
       this.routing.configure(this.config);
     }

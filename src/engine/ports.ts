@@ -46,6 +46,12 @@ export class PortTable {
   /** frames that could not be sent (device queue full, port down) */
   readonly txDrops = new Float64Array(MAX_PORTS);
   readonly capturing = new Uint8Array(MAX_PORTS);
+  /**
+   * Patch ports come in pairs and have no device: a frame sent out of one comes in on the
+   * other (port-output turns it around). A nat or isolated network is a bridged segment plus
+   * the switch's own router interface, joined by such a pair (a veth pair in Linux terms).
+   */
+  readonly peer = new Int16Array(MAX_PORTS).fill(-1);
   private readonly taps: CaptureFn[][] = [];
   private readonly pool: PacketPool;
 
@@ -79,7 +85,19 @@ export class PortTable {
     this.ingress[id] = up ? this.mode[id] : Mode.none;
   }
 
+  /** Two device-less ports joined to each other; returns [a, b]. */
+  addPatch(nameA: string, nameB: string, maxFrame: number): [number, number] {
+    const none: PortIo = { rx: () => 0, tx: () => 0 };
+    const a = this.add(nameA, none, maxFrame);
+    const b = this.add(nameB, none, maxFrame);
+    this.peer[a] = b;
+    this.peer[b] = a;
+    return [a, b];
+  }
+
   remove(id: number): void {
+    const peer = this.peer[id];
+    if (peer >= 0) { this.peer[peer] = -1; this.peer[id] = -1; }
     this.io[id] = null;
     this.names[id] = '';
     this.up[id] = 0;

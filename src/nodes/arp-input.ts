@@ -4,6 +4,7 @@
 //            waiting for the sender's address)
 // ANSWERS    on an uplink: for the switch's own address there and for every VM address
 //            published on it (seed 004: the LAN sees the uplink interface's own MAC);
+//            on the router interface of a nat/isolated segment: for the switch's address;
 //            on a VM port: for the network's gateway (169.255.30.1 by default) and for any
 //            address routed through a different port (seeds 000/001, 003 proxy_arp).
 // MANNERS    (RFC 826, RFC 5227) an announcement (sender IP = target IP) is never answered;
@@ -64,7 +65,7 @@ export class ArpInput extends GraphNode {
       }
       let answer = false;
       if (op === ArpOp.request && spa !== tpa) {
-        if (role === Role.uplink) {
+        if (role === Role.uplink || role === Role.inside) {
           answer = tpa === ctx.addr[port] || ctx.publishedOn(tpa) === port;
         } else if (role === Role.vm) {
           if (tpa === ctx.gateway[port]) {

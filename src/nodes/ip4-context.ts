@@ -10,8 +10,9 @@ import { MAX_PORTS } from '../engine/ports.js';
 import { Lpm4 } from '../tables/lpm4.js';
 import { Neighbors } from '../tables/neighbors.js';
 
-/** Port roles in a routed network. */
-export const Role = { none: 0, vm: 1, uplink: 2 } as const;
+/** Port roles: VM ports and uplinks of routed networks; `inside`: the switch's router
+ *  interface on a nat or isolated segment (its address is the VMs' gateway). */
+export const Role = { none: 0, vm: 1, uplink: 2, inside: 3 } as const;
 
 export const MAX_NEXT_HOPS = 4096;
 

@@ -1,10 +1,13 @@
 // port-output — hands packets to their egress ports, in bursts.
 //
-// SYNOPSIS   port-output (a sink: every slot it gets is transmitted or dropped, then freed)
+// SYNOPSIS   port-output -> eth-input (patch ports only); otherwise a sink: every slot it
+//            gets is transmitted or dropped, then freed
 // Collects the packets of each egress port (pool.txPort) into a batch and transmits a batch
 // with one call when it is full and at the end of every vector, so the native edge sees
 // bursts, never single packets. Frames the device refused are counted on the egress port
 // (txDrops) and as tx-full here.
+// A patch port (a nat/isolated network's link between its segment and the switch's router
+// interface) has no device: its frames come back in on its peer, through eth-input.
 // DROPS      port-down: the egress port was removed or is down
 //            tx-full: the device's queue (TX ring, TAP fd) had no room
 import { GraphNode } from '../engine/node.js';
@@ -15,7 +18,7 @@ const D_PORT_DOWN = 0, D_TX_FULL = 1;
 
 export class PortOutput extends GraphNode {
   readonly name = 'port-output';
-  readonly nextNames = [] as const;
+  readonly nextNames = ['eth-input'] as const;
   readonly dropNames = ['port-down', 'tx-full'] as const;
   private readonly ports: PortTable;
   private readonly batches: Uint32Array[] = [];
@@ -44,6 +47,8 @@ export class PortOutput extends GraphNode {
         pool.free(s);
         continue;
       }
+      const peer = this.ports.peer[p];
+      if (peer >= 0) { this.patch(s, p, peer); continue; }
       let k = batchLen[p];
       if (this.isDirty[p] === 0) {
         this.isDirty[p] = 1;
@@ -60,6 +65,16 @@ export class PortOutput extends GraphNode {
       if (batchLen[p] > 0) this.flush(p);
     }
     this.dirtyCount = 0;
+  }
+
+  private patch(s: number, p: number, peer: number): void {
+    const ports = this.ports;
+    const len = this.pool.length[s];
+    ports.txPackets[p]++; ports.txBytes[p] += len;
+    ports.rxPackets[peer]++; ports.rxBytes[peer] += len;
+    this.pool.rxPort[s] = peer;
+    const q = this.nextQueues[0];
+    q.slots[q.count++] = s;
   }
 
   private flush(p: number): void {
