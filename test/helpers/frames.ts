@@ -52,3 +52,91 @@ export function arpRequest(srcMac: string, srcIp: string, targetIp: string): Uin
 }
 
 export function hex(b: Uint8Array): string { return Buffer.from(b).toString('hex'); }
+
+// ---- routed-mode builders (added; the ones above stay as they are) ----
+
+/** RFC 1071 Internet checksum of bytes (what goes in the field; 0 over data that verifies). */
+export function inetChecksum(bytes: ArrayLike<number>): number {
+  return csum(Array.from(bytes));
+}
+
+export interface Ipv4Opts {
+  src: string;
+  dst: string;
+  proto?: number;
+  ttl?: number;
+  tos?: number;
+  id?: number;
+  /** DF (default true) */
+  df?: boolean;
+  mf?: boolean;
+  /** fragment offset in 8-byte units */
+  fragOffset?: number;
+  /** option bytes (padded with EOL to a multiple of 4) */
+  options?: number[];
+  payload?: number[];
+}
+
+/** IPv4 header (with options, fragments, any TTL) + payload, correct header checksum. */
+export function ipv4(o: Ipv4Opts): number[] {
+  const opts = [...(o.options ?? [])];
+  while (opts.length % 4) opts.push(0);
+  const payload = o.payload ?? [];
+  const hl = 20 + opts.length;
+  const ff = ((o.df ?? true) ? 0x4000 : 0) | (o.mf ? 0x2000 : 0) | (o.fragOffset ?? 0);
+  const h = [0x40 | (hl >> 2), o.tos ?? 0, ...u16(hl + payload.length), ...u16(o.id ?? 0x1234), ...u16(ff),
+    o.ttl ?? 64, o.proto ?? 17, 0, 0, ...ipBytes(o.src), ...ipBytes(o.dst), ...opts];
+  const c = csum(h);
+  h[10] = c >> 8; h[11] = c & 255;
+  return [...h, ...payload];
+}
+
+/** UDP header + data (checksum 0: none). */
+export function udp(sport: number, dport: number, data: number[] | string = []): number[] {
+  const d = typeof data === 'string' ? [...Buffer.from(data)] : data;
+  return [...u16(sport), ...u16(dport), ...u16(8 + d.length), 0, 0, ...d];
+}
+
+/** An ICMP message: type, code, the 4 bytes after the checksum, data; checksum filled. */
+export function icmp(type: number, code: number, rest: number[], data: number[] = []): number[] {
+  const m = [type, code, 0, 0, ...rest, ...data];
+  const c = csum(m);
+  m[2] = c >> 8; m[3] = c & 255;
+  return m;
+}
+
+/** ICMP echo request (type 8) or reply (type 0). */
+export function icmpEcho(type: 0 | 8, id: number, seq: number, data: number[] | string = 'ping'): number[] {
+  return icmp(type, 0, [...u16(id), ...u16(seq)], typeof data === 'string' ? [...Buffer.from(data)] : data);
+}
+
+/** An IPv4 frame (Ethernet + ipv4()), padded to 60 bytes. */
+export function ipFrame(dst: string, src: string, o: Ipv4Opts): Uint8Array {
+  return eth({ dst, src, type: 0x0800, payload: ipv4(o), pad: true });
+}
+
+export interface ArpOpts {
+  op: 1 | 2;
+  ethDst: string;
+  ethSrc: string;
+  sha: string;
+  spa: string;
+  tha?: string;
+  tpa: string;
+}
+
+/** Any ARP frame (Ethernet/IPv4), padded to 60 bytes with zeros. */
+export function arpFrame(o: ArpOpts): Uint8Array {
+  const payload = [0, 1, 8, 0, 6, 4, 0, o.op, ...mac(o.sha), ...ipBytes(o.spa), ...mac(o.tha ?? '00:00:00:00:00:00'), ...ipBytes(o.tpa)];
+  return eth({ dst: o.ethDst, src: o.ethSrc, type: 0x0806, payload, pad: true });
+}
+
+/** A unicast ARP reply "spa is at sha" to tha/tpa. */
+export function arpReply(sha: string, spa: string, tha: string, tpa: string): Uint8Array {
+  return arpFrame({ op: 2, ethDst: tha, ethSrc: sha, sha, spa, tha, tpa });
+}
+
+/** A broadcast ARP request from sha/spa for tpa (spa 0.0.0.0: an RFC 5227 probe; spa = tpa: an announcement). */
+export function arpWhoHas(sha: string, spa: string, tpa: string): Uint8Array {
+  return arpFrame({ op: 1, ethDst: 'ff:ff:ff:ff:ff:ff', ethSrc: sha, sha, spa, tpa });
+}
