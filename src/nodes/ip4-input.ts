@@ -6,6 +6,9 @@
 //            ip4-l2-broadcast: broadcast/multicast frames (a router does not forward them)
 //            ip4-bad-checksum: the header checksum is wrong
 //            ip4-martian-source: a source in 0/8, 127/8, 224/4 or 240/4
+//            ip4-martian-destination: a destination in 0/8, 127/8, 224/4 (no multicast
+//              routing) or 240/4 with 255.255.255.255, which a router never forwards
+//              (RFC 1812 5.3.5.1, 5.3.7), even when sent to its unicast MAC
 //            spoofed-source: on a VM port with anti-spoofing, a source that is not the
 //              port's VM address (its /32 host route does not point at this port)
 // IP options and fragments pass: they are forwarded, not dropped.
@@ -16,12 +19,12 @@ import { ip4ChecksumValidDv } from '../wire/checksum.js';
 import type { Ip4Context } from './ip4-context.js';
 
 const NEXT_LOOKUP = 0, NEXT_LOCAL = 1;
-const D_NOT_FOR_US = 0, D_L2_BCAST = 1, D_CSUM = 2, D_MARTIAN = 3, D_SPOOF = 4;
+const D_NOT_FOR_US = 0, D_L2_BCAST = 1, D_CSUM = 2, D_MARTIAN = 3, D_SPOOF = 4, D_MARTIAN_DST = 5;
 
 export class Ip4Input extends GraphNode {
   readonly name = 'ip4-input';
   readonly nextNames = ['ip4-lookup', 'ip4-local'] as const;
-  readonly dropNames = ['not-for-us', 'ip4-l2-broadcast', 'ip4-bad-checksum', 'ip4-martian-source', 'spoofed-source'] as const;
+  readonly dropNames = ['not-for-us', 'ip4-l2-broadcast', 'ip4-bad-checksum', 'ip4-martian-source', 'spoofed-source', 'ip4-martian-destination'] as const;
   private readonly ip: Ip4Context;
 
   constructor(pool: PacketPool, ip: Ip4Context) {
@@ -53,6 +56,8 @@ export class Ip4Input extends GraphNode {
       if (!ip4ChecksumValidDv(dv, ipo)) { this.drop(s, D_CSUM); continue; }
       const s0 = b[ipo + 12];
       if (s0 === 0 || s0 === 127 || s0 >= 224) { this.drop(s, D_MARTIAN); continue; }
+      const d0 = b[ipo + 16];
+      if (d0 === 0 || d0 === 127 || d0 >= 224) { this.drop(s, D_MARTIAN_DST); continue; }
       if (antiSpoof[port] === 1) {
         const nh = main.lookup(dv.getUint32(ipo + 12));
         if (nh === 0 || nhPort[nh] !== port || nhGateway[nh] !== 0) { this.drop(s, D_SPOOF); continue; }
