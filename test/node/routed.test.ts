@@ -466,6 +466,15 @@ test('input checks: bad checksum, martian and spoofed sources, other MACs, L2 br
   whole(l);
 });
 
+test('martian destinations are never forwarded, even to the switch MAC (RFC 1812 5.3.5.1, 5.3.7)', () => {
+  const l = lab();
+  knowVm(l, 'vm1');
+  for (const d of ['255.255.255.255', '224.0.0.251', '239.1.2.3', '240.0.0.1', '127.0.0.1', '0.0.0.7']) l.send('vm1', udpTo(SW, V1, VM1, d));
+  assert.deepEqual(l.sent(), {}, 'not routed to the default gateway, no ARP, no ICMP');
+  assert.deepEqual(l.portDrops('vm1'), { 'ip4-martian-destination': 6 });
+  whole(l);
+});
+
 test('IP options and fragments are forwarded, not dropped', () => {
   const l = lab();
   knowVm(l, 'vm1');
