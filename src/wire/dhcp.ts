@@ -278,11 +278,18 @@ export interface DhcpReplyFields {
  * Write an Ethernet + IPv4 + UDP + BOOTP frame at out[o..) and return its length. The message
  * is the fixed part (hops, secs 0; sname, file empty), the cookie, the options, the end option,
  * zero padding up to BOOTP_MIN_LEN. IPv4: no options, TOS 0, ID 0 with DF, TTL 64. Both
- * checksums are computed in full. At most DHCP_MAX_FRAME (590) bytes: options beyond
- * DHCP_MAX_OPTIONS are cut. `options` must not overlap out[o..o+590).
+ * checksums are computed in full. At most DHCP_MAX_FRAME (590) bytes: options past
+ * DHCP_MAX_OPTIONS bytes are left out, whole. `options` must not overlap out[o..o+590).
  */
 export function writeDhcpReply(out: Uint8Array, o: number, f: DhcpReplyFields): number {
-  const optLen = Math.min(f.optionsLen, DHCP_MAX_OPTIONS);
+  let optLen = f.optionsLen;
+  if (optLen > DHCP_MAX_OPTIONS) {
+    // keep the whole options that fit
+    const src = f.options;
+    let q = 0;
+    while (q < DHCP_MAX_OPTIONS && (src[q] === 0 || q + 2 + src[q + 1] <= DHCP_MAX_OPTIONS)) q += src[q] === 0 ? 1 : 2 + src[q + 1];
+    optLen = q;
+  }
   const msgLen = Math.max(DHCP_OPTIONS_OFF + optLen + 1, BOOTP_MIN_LEN);
   const ip = o + ETH_HLEN;
   const udp = ip + IP4_MIN_HLEN;
