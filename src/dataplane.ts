@@ -30,6 +30,9 @@ import { IcmpType, UnreachCode } from './wire/icmp4.js';
 import { Ip4Rewrite } from './nodes/ip4-rewrite.js';
 import { Ip4Local } from './nodes/ip4-local.js';
 import { Ip4IcmpError } from './nodes/ip4-icmp-error.js';
+import { Nat44In2Out } from './nodes/nat44-in2out.js';
+import { Nat44Out2In } from './nodes/nat44-out2in.js';
+import { DhcpServerNode } from './nodes/dhcp-server.js';
 import type { NodeQueue } from './engine/node.js';
 
 export const RX_BURST = 256;
@@ -60,6 +63,8 @@ export class Dataplane {
   private readonly routerMacs: { table: MacTable; hi: number; lo: number; port: number }[] = [];
   /** packets dropped because their next hop never answered ARP */
   unresolved = 0;
+  /** ARP requests sent by the timers (retries, probes of stale entries) */
+  arpRetries = 0;
 
   constructor(pool: PacketPool, opts: { clock?: Clock; timed?: boolean } = {}) {
     this.pool = pool;
@@ -74,7 +79,10 @@ export class Dataplane {
       new L2Flood(pool, this.ports, this.domains),
       new ArpInput(pool, this.ip4),
       new Ip4Input(pool, this.ip4),
+      new DhcpServerNode(pool, this.ip4),
+      new Nat44Out2In(pool, this.ip4),
       new Ip4Lookup(pool, this.ip4),
+      new Nat44In2Out(pool, this.ip4),
       new Ip4Local(pool, this.ip4),
       new Ip4IcmpError(pool, this.ip4),
       new Ip4Rewrite(pool, this.ip4),
@@ -140,6 +148,7 @@ export class Dataplane {
       net.table.flushPort(port);
     }
     this.domains.clearPort(port);
+    this.ip4.neighbors.flushPort(port);
     this.ports.remove(port);
   }
 
@@ -206,7 +215,7 @@ export class Dataplane {
         const e = out.arp[i];
         const probe = neigh.state(e) === NeighState.probe;
         const s = arpRequestSlot(this.pool, this.ip4, neigh.port(e), neigh.ip(e), probe ? neigh.macHi(e) : -1, neigh.macLo(e));
-        if (s >= 0) q.slots[q.count++] = s;
+        if (s >= 0) { q.slots[q.count++] = s; this.arpRetries++; }
       }
       // packets whose next hop never answered: ICMP host unreachable to their source
       // (ip4-icmp-error applies the RFC 1812 rules and the rate limit, or drops them)
@@ -225,6 +234,7 @@ export class Dataplane {
   age(): number {
     this.tick();
     this.refreshRouterMacs();
+    for (const ct of this.ip4.nats) ct.expire(this.graph.nowSec);
     let n = 0;
     for (const net of this.networks) if (net) n += net.table.age(this.graph.nowSec);
     return n;

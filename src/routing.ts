@@ -12,6 +12,10 @@
 // first; when it has no route, main decides (like Linux falling through to the next rule).
 import type { Config } from './types.js';
 import { Ip4Context, Role } from './nodes/ip4-context.js';
+import { Conntrack } from './tables/conntrack.js';
+
+/** Flows a nat network's connection table holds at most (oldest closed/embryonic evicted first). */
+export const CONNTRACK_MAX = 262144;
 import { parseIp4, ip4ToString, parseMac, macToString } from './wire/addr.js';
 
 export interface RouteView {
@@ -38,6 +42,20 @@ export interface NeighborView {
   state: string;
 }
 
+/** One flow (conntrack -L): the original direction as the VM sent it, the reply as it comes back. */
+export interface ConntrackView {
+  network: string;
+  proto: 'tcp' | 'udp' | 'icmp' | string;
+  state: string;
+  /** seconds left */
+  timeout: number;
+  src: string; dst: string; sport: number; dport: number;
+  replySrc: string; replyDst: string; replySport: number; replyDport: number;
+  packets: number;
+  /** inside: a VM opened it; outside: it came in through a forward */
+  origin: 'inside' | 'outside';
+}
+
 interface RouteRecord { table: number; prefix: number; len: number; nh: number; proto: RouteView['proto']; src: number }
 
 export interface RoutingPorts {
@@ -60,6 +78,8 @@ function cidr(text: string): { ip: number; len: number; net: number } {
 export class Routing {
   readonly ctx: Ip4Context;
   private readonly records: RouteRecord[] = [];
+  /** network name of each nat (index as in ctx.nats) */
+  readonly natNames: string[] = [];
   private readonly ports: RoutingPorts;
 
   constructor(ctx: Ip4Context, ports: RoutingPorts) {
@@ -122,8 +142,22 @@ export class Routing {
         // the segment's own table: out through its own uplink, whatever other networks do
         const t = ctx.table(`nat:${net.name}`);
         ctx.tableOfPort[r] = t;
+        this.add(t, a.net, a.len, ctx.nextHop(r, 0), 'kernel', a.ip);
         if (ua.len < 32) this.add(t, ua.net, ua.len, ctx.nextHop(u, 0), 'kernel', ua.ip);
         if (net.uplink.gateway) this.add(t, 0, 0, ctx.nextHop(u, parseIp4(net.uplink.gateway)), 'boot', 0);
+        // masquerade out of the uplink address, forwards in
+        const nat = ctx.nats.length;
+        const ct = new Conntrack({ maxEntries: CONNTRACK_MAX, externalIp: ua.ip });
+        for (const f of net.forwards) {
+          const m = /^(tcp|udp) (\d+) -> ([\d.]+):(\d+)$/.exec(f);
+          if (!m) throw new Error(`networks.${net.name}.forwards: cannot read "${f}"`);
+          ct.addForward(m[1] === 'tcp' ? 6 : 17, Number(m[2]), parseIp4(m[3]), Number(m[4]));
+        }
+        ctx.nats.push(ct);
+        ctx.natAddr = Uint32Array.from([...ctx.natAddr, ua.ip]);
+        ctx.natOfPort[r] = nat;
+        ctx.natOfPort[u] = nat;
+        this.natNames.push(net.name);
       }
     }
     for (const r of cfg.routes) this.addStatic(0, r);
@@ -213,6 +247,24 @@ export class Routing {
         proto: r.proto,
         src: r.src ? ip4ToString(r.src) : null,
       }));
+  }
+
+  /** Every tracked flow of every nat network, like `conntrack -L`. */
+  conntrack(nowSec: number): ConntrackView[] {
+    const out: ConntrackView[] = [];
+    const names: Record<number, ConntrackView['proto']> = { 1: 'icmp', 6: 'tcp', 17: 'udp' };
+    this.ctx.nats.forEach((ct, i) => {
+      for (const e of ct.entries(nowSec)) {
+        const ext = ip4ToString(e.extIp);
+        out.push({
+          network: this.natNames[i], proto: names[e.proto] ?? String(e.proto), state: e.state, timeout: e.expiresIn,
+          src: ip4ToString(e.insideIp), dst: ip4ToString(e.remoteIp), sport: e.insidePort, dport: e.remotePort,
+          replySrc: ip4ToString(e.remoteIp), replyDst: ext, replySport: e.remotePort, replyDport: e.extPort,
+          packets: e.packets, origin: e.origin,
+        });
+      }
+    });
+    return out;
   }
 
   neighbors(): NeighborView[] {

@@ -11,8 +11,10 @@ import { Dataplane } from './dataplane.js';
 import { NativePort, processPool } from './io/native-port.js';
 import { native } from './io/native.js';
 import { ConfigError, checkInterfaces, parseConfig } from './config.js';
-import { macToString, parseMac as parseMacNumber } from './wire/addr.js';
-import { Routing, type NeighborView, type RouteView } from './routing.js';
+import { macToString, parseMac as parseMacNumber, parseIp4 } from './wire/addr.js';
+import { DhcpServer, type DhcpLeaseView } from './dhcp/server.js';
+import { LeaseStore } from './dhcp/lease-store.js';
+import { Routing, type NeighborView, type RouteView, type ConntrackView } from './routing.js';
 import type { CaptureFn } from './engine/ports.js';
 import type { PacketPool } from './engine/pool.js';
 import type {
@@ -32,7 +34,7 @@ interface OpenPort {
 }
 
 /** Modes this build forwards; the others are accepted by the config parser but refused here. */
-const SUPPORTED_MODES = new Set(['bridged', 'routed', 'isolated']);
+const SUPPORTED_MODES = new Set(['bridged', 'routed', 'nat', 'isolated']);
 
 function isNormalised(c: unknown): c is Config {
   if (!c || typeof c !== 'object') return false;
@@ -65,6 +67,7 @@ export class Switch {
   private readonly log: (msg: string) => void;
   private timer: NodeJS.Timeout | null = null;
   private routing: Routing | null = null;
+  private readonly dhcp = new Map<string, DhcpServer>();
   private readonly started = Date.now();
   private stopped = false;
 
@@ -140,10 +143,33 @@ export class Switch {
       });
       this.routing.configure(this.config);
     }
+    for (const net of Object.values(this.config.networks)) {
+      if (!net.dhcp || !net.address) continue;
+      const [ip, len] = net.address.split('/');
+      const serverIp = parseIp4(ip);
+      const plen = Number(len);
+      const mask = plen === 0 ? 0 : (0xffffffff << (32 - plen)) >>> 0;
+      const store = new LeaseStore({ dir: this.config.stateDir, network: net.name, log: this.log });
+      const server = new DhcpServer({
+        network: net.name, serverMac: switchMac, serverIp,
+        subnet: { net: (serverIp & mask) >>> 0, len: plen },
+        range: [parseIp4(net.dhcp.range[0]), parseIp4(net.dhcp.range[1])],
+        leaseSeconds: net.dhcp.leaseSeconds, dns: net.dhcp.dns.map(parseIp4), domain: net.dhcp.domain,
+        static: Object.entries(net.dhcp.static).map(([mac, a]) => ({ mac: parseMacNumber(mac), ip: parseIp4(a) })),
+        // an isolated network has no way out: no default route for its VMs
+        router: net.mode === 'isolated' ? null : serverIp,
+        store, log: this.log,
+      });
+      const router = dp.ports.id(`router:${net.name}`);
+      dp.ip4.dhcpOfPort[router] = dp.ip4.dhcp.length;
+      dp.ip4.dhcp.push(server);
+      this.dhcp.set(net.name, server);
+    }
     let ticks = 0;
     this.timer = setInterval(() => {
       if (this.stopped) return;
       dp.neighborTick();
+      for (const d of this.dhcp.values()) d.tick(dp.graph.nowMs);
       if (++ticks % 5 === 0) dp.age();
     }, 200);
     this.timer.unref();
@@ -161,6 +187,9 @@ export class Switch {
       this.dataplane.removePort(p.id);
     }
     this.open.clear();
+    for (const d of this.dhcp.values()) {
+      try { await d.close(); } catch (err) { this.log(`dhcp: ${(err as Error).message}`); }
+    }
     this.log('stopped');
   }
 
@@ -221,6 +250,8 @@ export class Switch {
     const txFull = nodes.find((n) => n.name === 'port-output')?.counters['tx-full'] ?? 0;
     if (txFull) drops['tx-full'] = txFull;
     if (this.dataplane.unresolved) drops['arp-unresolved'] = this.dataplane.unresolved;
+    const rewrite = nodes.find((n) => n.name === 'ip4-rewrite');
+    if (rewrite && this.dataplane.arpRetries) rewrite.counters['arp-retries'] = this.dataplane.arpRetries;
     const pool = this.pool;
     return {
       name: this.name,
@@ -243,6 +274,19 @@ export class Switch {
   /** The routes of every table, like `ip route show table all`. */
   routes(): RouteView[] {
     return this.routing ? this.routing.routes() : [];
+  }
+
+  /** Tracked NAT flows, like `conntrack -L`. */
+  conntrack(): ConntrackView[] {
+    this.dataplane.tick();
+    return this.routing ? this.routing.conntrack(this.dataplane.graph.nowSec) : [];
+  }
+
+  /** DHCP leases of every network, like `virsh net-dhcp-leases`. */
+  leases(): (DhcpLeaseView & { network: string })[] {
+    this.dataplane.tick();
+    const now = this.dataplane.graph.nowMs;
+    return [...this.dhcp.entries()].flatMap(([network, d]) => d.leases(now).map((l) => ({ network, ...l })));
   }
 
   /** Add or replace a route at run time ("10.50.0.0/16 via 192.168.0.254", in `table`, default main). */

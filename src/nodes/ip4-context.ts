@@ -9,12 +9,19 @@
 import { MAX_PORTS } from '../engine/ports.js';
 import { Lpm4 } from '../tables/lpm4.js';
 import { Neighbors } from '../tables/neighbors.js';
+import type { Conntrack } from '../tables/conntrack.js';
 
 /** Port roles: VM ports and uplinks of routed networks; `inside`: the switch's router
  *  interface on a nat or isolated segment (its address is the VMs' gateway). */
 export const Role = { none: 0, vm: 1, uplink: 2, inside: 3 } as const;
 
 export const MAX_NEXT_HOPS = 4096;
+
+/** What the dhcp-server node needs of a DHCP server (src/dhcp/server.ts). */
+export interface DhcpHandler {
+  /** Handle the request frame at b[o..o+len); write the reply frame in place, return its length (0: none). */
+  handle(b: Uint8Array, o: number, len: number, nowMs: number): number;
+}
 
 export class Ip4Context {
   /** the MAC the switch uses on the port (uplink: the interface's own; VM ports: the switch's) */
@@ -51,6 +58,16 @@ export class Ip4Context {
 
   readonly neighbors: Neighbors;
 
+  /** NAT: the connection table of each nat network, its uplink (masquerade) address, and
+   *  which nat network a port belongs to (its router interface and its uplink), -1 none */
+  readonly nats: Conntrack[] = [];
+  natAddr = new Uint32Array(0);
+  readonly natOfPort = new Int16Array(MAX_PORTS).fill(-1);
+
+  /** DHCP servers of nat/isolated networks, and which one serves a router interface (-1 none) */
+  readonly dhcp: DhcpHandler[] = [];
+  readonly dhcpOfPort = new Int16Array(MAX_PORTS).fill(-1);
+
   constructor(neighbors: Neighbors) {
     this.neighbors = neighbors;
   }
@@ -81,6 +98,13 @@ export class Ip4Context {
     const l = this.local;
     for (let i = 0; i < l.length; i++) if (l[i] === ip) return true;
     return false;
+  }
+
+  /** The nat network whose uplink address is ip, or -1. */
+  natOfAddr(ip: number): number {
+    const a = this.natAddr;
+    for (let i = 0; i < a.length; i++) if (a[i] === ip) return i;
+    return -1;
   }
 
   /** Port on which ip is published by proxy ARP, or -1. */

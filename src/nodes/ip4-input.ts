@@ -1,6 +1,10 @@
 // ip4-input — IPv4 packets arriving on the ports of routed networks.
 //
-// SYNOPSIS   ip4-input -> ip4-lookup (to be forwarded), ip4-local (for the switch itself)
+// SYNOPSIS   ip4-input -> ip4-lookup (to be forwarded), ip4-local (for the switch itself),
+//                          nat44-out2in (to a nat uplink address: replies, forwards),
+//                          nat44-in2out (hairpin: from a nat segment to its own uplink address),
+//                          dhcp-server (UDP to port 67 on a router interface with a server,
+//                          before any other check: a DISCOVER comes from 0.0.0.0 as a broadcast)
 // eth-input already checked version, IHL and total length against the frame. Here:
 // DROPS      not-for-us: unicast to another MAC than the switch's on that port
 //            ip4-l2-broadcast: broadcast/multicast frames (a router does not forward them)
@@ -16,14 +20,14 @@ import { GraphNode } from '../engine/node.js';
 import type { PacketPool } from '../engine/pool.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { ip4ChecksumValidDv } from '../wire/checksum.js';
-import type { Ip4Context } from './ip4-context.js';
+import { Role, type Ip4Context } from './ip4-context.js';
 
-const NEXT_LOOKUP = 0, NEXT_LOCAL = 1;
+const NEXT_LOOKUP = 0, NEXT_LOCAL = 1, NEXT_OUT2IN = 2, NEXT_IN2OUT = 3, NEXT_DHCP = 4;
 const D_NOT_FOR_US = 0, D_L2_BCAST = 1, D_CSUM = 2, D_MARTIAN = 3, D_SPOOF = 4, D_MARTIAN_DST = 5;
 
 export class Ip4Input extends GraphNode {
   readonly name = 'ip4-input';
-  readonly nextNames = ['ip4-lookup', 'ip4-local'] as const;
+  readonly nextNames = ['ip4-lookup', 'ip4-local', 'nat44-out2in', 'nat44-in2out', 'dhcp-server'] as const;
   readonly dropNames = ['not-for-us', 'ip4-l2-broadcast', 'ip4-bad-checksum', 'ip4-martian-source', 'spoofed-source', 'ip4-martian-destination'] as const;
   private readonly ip: Ip4Context;
 
@@ -39,6 +43,7 @@ export class Ip4Input extends GraphNode {
     const start = pool.start, rxPort = pool.rxPort;
     const ctx = this.ip;
     const macHi = ctx.macHi, macLo = ctx.macLo, antiSpoof = ctx.antiSpoof, nhPort = ctx.nhPort, nhGateway = ctx.nhGateway;
+    const dhcpOfPort = ctx.dhcpOfPort;
     const main = ctx.tables[0];
     const lookup = this.nextQueues[NEXT_LOOKUP], local = this.nextQueues[NEXT_LOCAL];
     const ls = lookup.slots;
@@ -47,6 +52,11 @@ export class Ip4Input extends GraphNode {
       const s = v[i];
       const o = start[s];
       const port = rxPort[s];
+      if (dhcpOfPort[port] >= 0 && b[o + ETH_HLEN + 9] === 17 && dv.getUint16(o + ETH_HLEN + ((b[o + ETH_HLEN] & 15) << 2) + 2) === 67) {
+        const q = this.nextQueues[NEXT_DHCP];
+        q.slots[q.count++] = s;
+        continue;
+      }
       const dHi = dv.getUint16(o);
       if (dHi !== macHi[port] || dv.getUint32(o + 2) !== macLo[port]) {
         this.drop(s, (dHi & 0x100) !== 0 ? D_L2_BCAST : D_NOT_FOR_US);
@@ -62,8 +72,20 @@ export class Ip4Input extends GraphNode {
         const nh = main.lookup(dv.getUint32(ipo + 12));
         if (nh === 0 || nhPort[nh] !== port || nhGateway[nh] !== 0) { this.drop(s, D_SPOOF); continue; }
       }
-      if (ctx.isLocal(dv.getUint32(ipo + 16))) local.slots[local.count++] = s;
-      else ls[ln++] = s;
+      const dst = dv.getUint32(ipo + 16);
+      if (ctx.isLocal(dst)) {
+        const nat = ctx.natOfPort[port];
+        const proto = b[ipo + 9];
+        // to a nat uplink address: NAT, except a VM pinging it (the switch itself answers)
+        if (nat < 0 || ctx.natAddr[nat] !== dst || (ctx.role[port] !== Role.uplink && proto !== 6 && proto !== 17)) {
+          local.slots[local.count++] = s;
+          continue;
+        }
+        const q = this.nextQueues[ctx.role[port] === Role.uplink ? NEXT_OUT2IN : NEXT_IN2OUT];
+        q.slots[q.count++] = s;
+      } else {
+        ls[ln++] = s;
+      }
     }
     lookup.count = ln;
   }

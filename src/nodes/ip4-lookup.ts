@@ -1,6 +1,7 @@
 // ip4-lookup — the forwarding decision: longest-prefix match, TTL, MTU.
 //
-// SYNOPSIS   ip4-lookup -> ip4-rewrite (aux = next hop), ip4-icmp-error (aux = the error)
+// SYNOPSIS   ip4-lookup -> ip4-rewrite (aux = next hop), ip4-icmp-error (aux = the error),
+//                           nat44-in2out (from a nat segment out through its uplink)
 // The table is the one the ingress port's rule names (policy routing, seed 004), falling
 // back to main when it has no route. No route: ICMP destination unreachable (net). TTL of
 // 1 or less: ICMP time exceeded. Bigger than the egress MTU with DF set: ICMP
@@ -15,7 +16,7 @@ import { ip4DecrementTtl } from '../wire/checksum.js';
 import { IcmpType, UnreachCode, TimeExceededCode } from '../wire/icmp4.js';
 import type { Ip4Context } from './ip4-context.js';
 
-const NEXT_REWRITE = 0, NEXT_ICMP = 1;
+const NEXT_REWRITE = 0, NEXT_ICMP = 1, NEXT_NAT = 2;
 const D_NEEDS_FRAG = 0;
 
 /** aux encoding of an ICMP error to send: type << 24 | code << 16 | next-hop MTU */
@@ -28,7 +29,7 @@ const TTL_EXCEEDED = icmpAux(IcmpType.timeExceeded, TimeExceededCode.ttl);
 
 export class Ip4Lookup extends GraphNode {
   readonly name = 'ip4-lookup';
-  readonly nextNames = ['ip4-rewrite', 'ip4-icmp-error'] as const;
+  readonly nextNames = ['ip4-rewrite', 'ip4-icmp-error', 'nat44-in2out'] as const;
   readonly dropNames = ['ip4-needs-fragmentation'] as const;
   private readonly ip: Ip4Context;
 
@@ -44,6 +45,7 @@ export class Ip4Lookup extends GraphNode {
     const start = pool.start, rxPort = pool.rxPort, aux = pool.aux;
     const ctx = this.ip;
     const tableOfPort = ctx.tableOfPort, tables = ctx.tables, main = tables[0], nhPort = ctx.nhPort, mtu = ctx.mtu;
+    const natOfPort = ctx.natOfPort, role = ctx.role;
     const rw = this.nextQueues[NEXT_REWRITE], icmp = this.nextQueues[NEXT_ICMP];
     const rws = rw.slots;
     let rwn = rw.count;
@@ -69,6 +71,12 @@ export class Ip4Lookup extends GraphNode {
       }
       ip4DecrementTtl(b, ipo);
       aux[s] = nh;
+      const nat = natOfPort[rxPort[s]];
+      if (nat >= 0 && natOfPort[nhPort[nh]] === nat && role[nhPort[nh]] === 2 /* Role.uplink */) {
+        const q = this.nextQueues[NEXT_NAT];
+        q.slots[q.count++] = s;
+        continue;
+      }
       rws[rwn++] = s;
     }
     rw.count = rwn;

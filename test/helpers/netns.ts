@@ -54,10 +54,10 @@ export class Topology {
   }
 
   /**
-   * A host: namespace + veth pair; eth0 inside with `ip` (CIDR), the root end `<prefix><name>`
+   * A host: namespace + veth pair; eth0 inside with `cidr` (or none: DHCP), the root end `<prefix><name>`
    * up and left for the switch. Offloads are left at the kernel's defaults on purpose.
    */
-  host(name: string, cidr: string, opts: { mtu?: number } = {}): Host {
+  host(name: string, cidr: string | null, opts: { mtu?: number } = {}): Host {
     const ns = this.ns(name);
     const rootIf = `${this.prefix}${name}`;
     sh('ip', ['link', 'add', rootIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
@@ -70,10 +70,10 @@ export class Topology {
     sh('sysctl', ['-qw', `net.ipv6.conf.${rootIf}.disable_ipv6=1`]);
     this.exec(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
     sh('ip', ['link', 'set', rootIf, 'up']);
-    sh('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', 'eth0']);
+    if (cidr) sh('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', 'eth0']);
     sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
     const mac = JSON.parse(sh('ip', ['-j', '-n', ns, 'link', 'show', 'eth0']))[0].address as string;
-    return { ns, ifname: 'eth0', rootIf, ip: cidr.split('/')[0], mac };
+    return { ns, ifname: 'eth0', rootIf, ip: cidr ? cidr.split('/')[0] : '', mac };
   }
 
   /** Remember an interface created by someone else (a TAP) so dispose() removes it if it lingers. */
