@@ -14,10 +14,13 @@ import {
   ControlReplyError, SHOW_KINDS, claimSocketPath, request, socketPath, startCapture, startControlServer,
   type CaptureDir, type ShowKind,
 } from './control.js';
-import { formatFdb, formatGeneric, formatNeigh, formatPorts, formatRoutes, formatStats } from './format.js';
+import {
+  conntrackSummary, formatConntrack, formatFdb, formatGeneric, formatLeases, formatNeigh, formatPorts, formatRoutes, formatStats,
+  type LeaseEntry,
+} from './format.js';
 import { PcapStreamSplitter, globalHeader } from './io/pcap.js';
 import type { Config, FdbEntryView, PortView, StatsView } from './types.js';
-import type { NeighborView, RouteView } from './routing.js';
+import type { ConntrackView, NeighborView, RouteView } from './routing.js';
 
 export interface CliIO {
   stdout: { write(chunk: string | Uint8Array): unknown; isTTY?: boolean };
@@ -32,7 +35,8 @@ export const USAGE = `usage: switchyard <command> [options]
 
 commands:
   run [-c FILE]                        run the switch in the foreground until SIGINT/SIGTERM
-                                       (without -c: the built-in isolated network "default")
+                                       (without -c: the built-in default, examples/default.yaml:
+                                       isolated network 10.99.0.0/24, DHCP, host on TAP sy-host)
   check -c FILE [--skip-interfaces]    validate a config file and print it normalised
   show WHAT [--json]                   read a running instance; WHAT is one of
                                        ${Object.keys(SHOW_KINDS).join(', ')}
@@ -249,6 +253,8 @@ async function cmdShow(args: string[], io: CliIO): Promise<number> {
     return 0;
   }
   io.stdout.write(formatShow(what as ShowKind, reply.data));
+  // conntrack -L's closing line, on stderr as conntrack prints it: stdout stays one flow per line
+  if (what === 'conntrack' && Array.isArray(reply.data)) io.stderr.write(conntrackSummary(reply.data.length));
   return 0;
 }
 
@@ -260,6 +266,8 @@ export function formatShow(what: ShowKind, data: unknown): string {
     // arrays only: an instance answering something else still gets printed, generically
     case 'neigh': return Array.isArray(data) ? formatNeigh(data as NeighborView[]) : formatGeneric(data);
     case 'routes': return Array.isArray(data) ? formatRoutes(data as RouteView[]) : formatGeneric(data);
+    case 'conntrack': return Array.isArray(data) ? formatConntrack(data as ConntrackView[]) : formatGeneric(data);
+    case 'leases': return Array.isArray(data) ? formatLeases(data as LeaseEntry[]) : formatGeneric(data);
     default: return formatGeneric(data);
   }
 }

@@ -2,7 +2,8 @@
 // `bridge fdb`, `ip -s link`) and compact human numbers. `--json` bypasses all of this and
 // prints the *View data exactly, so nothing here is a stable interface.
 import type { FdbEntryView, PortView, StatsView } from './types.js';
-import type { NeighborView, RouteView } from './routing.js';
+import type { ConntrackView, NeighborView, RouteView } from './routing.js';
+import type { DhcpLeaseView } from './dhcp/server.js';
 
 export type Align = 'left' | 'right';
 
@@ -215,6 +216,132 @@ export function formatRoutes(routes: readonly RouteView[]): string {
     }
   }
   return lines.map((l) => l + '\n').join('');
+}
+
+/** IP protocol numbers of the names a ConntrackView carries (conntrack -L prints both). */
+const PROTO_NUMBERS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17 };
+
+/** A TCP state that follows a completed handshake: the kernel has set ASSURED by then. */
+const TCP_ASSURED = new Set(['ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT']);
+
+interface Tuple { src: string; dst: string; sport: number; dport: number }
+
+/**
+ * `show conntrack`: one line per flow in the layout of conntrack-tools' `conntrack -L`
+ * (libnetfilter_conntrack's default output), fields separated by single spaces:
+ *
+ *   PROTO(%-8s) NUM TIMEOUT [TCP-STATE] ORIGINAL packets=N [UNREPLIED] REPLY [ASSURED] network=NET
+ *
+ * e.g. tcp      6 7439 ESTABLISHED src=192.168.122.100 dst=10.0.0.9 sport=40112 dport=8000
+ *      packets=12 src=10.0.0.9 dst=10.0.0.5 sport=8000 dport=40112 [ASSURED] network=private
+ * - a tuple is `src=A dst=B sport=P dport=Q`; ICMP echo prints `type=8 code=0 id=ID` in the
+ *   original tuple and `type=0 code=0 id=ID` in the reply (the translated identifier), as the
+ *   kernel's ICMP tuples; another protocol prints addresses only, and "unknown NUM".
+ * - ORIGINAL is the direction of the packet that created the flow: for a flow a VM opened, VM ->
+ *   remote, and REPLY remote -> the masquerade address; for one that came in through a forward
+ *   (origin "outside"), remote -> masquerade address:forwarded port, and REPLY the VM -> remote
+ *   (the view lists inside first either way; the text swaps, as conntrack shows DNAT flows).
+ * - the state word is printed for TCP only (conntrack prints none for UDP/ICMP).
+ * - [UNREPLIED] / [ASSURED] are derived from the state (the view carries no status bits):
+ *   UNREPLIED for TCP SYN_SENT and UDP/ICMP UNREPLIED; ASSURED for TCP from ESTABLISHED through
+ *   TIME_WAIT and for UDP that has seen a reply (an ICMP flow is never assured).
+ * - packets= counts both directions together (switchyard keeps one counter per flow and no
+ *   bytes); it stands where conntrack prints the original direction's `packets= bytes=`.
+ * - network= is the NAT network whose table holds the flow (each has its own, like a
+ *   conntrack zone); it comes last, where conntrack prints `zone=`.
+ * Order: by network, protocol number, then the original tuple (source, destination, ports;
+ * addresses as numbers), so the output is stable (conntrack -L prints hash order). No flows: nothing. The summary line
+ * conntrack prints on stderr is conntrackSummary().
+ */
+export function formatConntrack(flows: readonly ConntrackView[]): string {
+  const rows = flows.map((f) => {
+    const inside: Tuple = { src: f.src, dst: f.dst, sport: f.sport, dport: f.dport };
+    const outside: Tuple = { src: f.replySrc, dst: f.replyDst, sport: f.replySport, dport: f.replyDport };
+    const [orig, reply] = f.origin === 'outside' ? [outside, inside] : [inside, outside];
+    const num = Object.hasOwn(PROTO_NUMBERS, f.proto) ? PROTO_NUMBERS[f.proto] : /^\d+$/.test(f.proto) ? Number(f.proto) : NaN;
+    return { f, orig, reply, num };
+  });
+  rows.sort((a, b) => (a.f.network < b.f.network ? -1 : a.f.network > b.f.network ? 1 : 0)
+    || (a.num || 0) - (b.num || 0)
+    || ip4Key(a.orig.src) - ip4Key(b.orig.src) || ip4Key(a.orig.dst) - ip4Key(b.orig.dst)
+    || a.orig.sport - b.orig.sport || a.orig.dport - b.orig.dport);
+  return rows.map(({ f, orig, reply, num }) => {
+    // conntrack's "%-8s %u": an unknown number prints as "unknown"; a name we have no number for keeps its name
+    const name = Object.hasOwn(PROTO_NUMBERS, f.proto) || Number.isNaN(num) ? f.proto : 'unknown';
+    const w: string[] = [`${name.padEnd(8)} ${Number.isNaN(num) ? '?' : num}`, String(f.timeout)];
+    if (f.proto === 'tcp') w.push(f.state);
+    w.push(conntrackTuple(f.proto, orig, 'orig'), `packets=${f.packets}`);
+    if (f.state === 'UNREPLIED' || (f.proto === 'tcp' && f.state === 'SYN_SENT')) w.push('[UNREPLIED]');
+    w.push(conntrackTuple(f.proto, reply, 'reply'));
+    if ((f.proto === 'tcp' && TCP_ASSURED.has(f.state)) || (f.proto === 'udp' && f.state === 'REPLIED')) w.push('[ASSURED]');
+    w.push(`network=${f.network}`);
+    return w.join(' ') + '\n';
+  }).join('');
+}
+
+function conntrackTuple(proto: string, t: Tuple, dir: 'orig' | 'reply'): string {
+  const addr = `src=${t.src} dst=${t.dst}`;
+  if (proto === 'tcp' || proto === 'udp') return `${addr} sport=${t.sport} dport=${t.dport}`;
+  // an echo flow: the identifier is the "port" on both sides (the inside one, the translated one)
+  if (proto === 'icmp') return `${addr} type=${dir === 'orig' ? 8 : 0} code=0 id=${dir === 'orig' ? t.sport : t.dport}`;
+  return addr;
+}
+
+/** The line `conntrack -L` ends with on stderr ("flow entries" even for one, as conntrack says). */
+export function conntrackSummary(count: number): string {
+  return `switchyard: ${count} flow entries have been shown.\n`;
+}
+
+/** A `show leases` entry: a network's DhcpLeaseView; `prefix` (the network's prefix length) when the instance sends it. */
+export type LeaseEntry = DhcpLeaseView & { network: string; prefix?: number };
+
+/** epoch ms -> "YYYY-MM-DD HH:MM:SS" in the local time zone (virsh: strftime %Y-%m-%d %H:%M:%S of localtime). */
+export function localTimestamp(ms: number): string {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return '-';
+  const two = (x: number): string => String(x).padStart(2, '0');
+  return `${String(d.getFullYear()).padStart(4, '0')}-${two(d.getMonth() + 1)}-${two(d.getDate())} `
+    + `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+/** virsh's cell encoding (vsh-table.c): control characters and a backslash before "x" become \xNN. */
+const safeCell = (s: string): string =>
+  s.replace(/[\x00-\x1f\x7f]|\\(?=x)/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
+/**
+ * The table virsh prints (libvirt's vsh-table.c): every cell is " " + text, cells padded to
+ * their column's width plus two spaces (so columns are three spaces apart), the last cell
+ * unpadded; under the header a rule of (width + 3) dashes per column.
+ */
+export function vshTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows].map((r) => header.map((_, i) => safeCell(r[i] ?? '')));
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  const line = (r: readonly string[]): string =>
+    r.map((c, i) => ' ' + (i < r.length - 1 ? c.padEnd(widths[i] + 2) : c)).join('') + '\n';
+  return line(all[0]) + widths.map((w) => '-'.repeat(w + 3)).join('') + '\n' + all.slice(1).map(line).join('');
+}
+
+export const LEASES_HEADER = ['Network', 'Expiry Time', 'MAC address', 'Protocol', 'IP address', 'Hostname', 'Client ID or DUID'] as const;
+
+/**
+ * `show leases`: the table of `virsh net-dhcp-leases NETWORK` (vshTable), for every network
+ * at once, so a first column names the network; then virsh's columns: expiry in local time
+ * (`localTime`, replaceable for tests), MAC, "ipv4", address as IP/prefix (the address alone
+ * while the instance does not send `prefix`), hostname and client identifier ("-" when the
+ * client sent none). Listed: the leases clients hold, bound and static (a reservation shows
+ * once its client has taken it) — what dnsmasq's lease file, and so virsh, lists; offers in
+ * flight and declined (quarantined) addresses are in --json only. Order: network, address.
+ * No leases: the header and its rule, as virsh prints them (virsh's blank line after a
+ * command is not reproduced).
+ */
+export function formatLeases(leases: readonly LeaseEntry[], localTime: (ms: number) => string = localTimestamp): string {
+  const held = leases.filter((l) => l.state === 'bound' || l.state === 'static');
+  held.sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : 0) || ip4Key(a.ip) - ip4Key(b.ip));
+  return vshTable(LEASES_HEADER, held.map((l) => [
+    l.network, localTime(l.expiresAt), l.mac || '-', 'ipv4',
+    typeof l.prefix === 'number' ? `${l.ip}/${l.prefix}` : l.ip,
+    l.hostname || '-', l.clientId || '-',
+  ]));
 }
 
 /**

@@ -1,5 +1,6 @@
 // cli.test.ts — main() called directly: check (exit 0/2 and messages), show against a fake
-// control server (text and --json), capture into a file and to stdout, usage errors.
+// control server (text and --json), capture into a file and to stdout, usage errors, and the
+// built-in default configuration against examples/default.yaml.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,11 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { main, type CliIO } from '../../src/cli.ts';
-import { loadConfigFile } from '../../src/config.ts';
+import { defaultConfig, formatConfig, loadConfigFile } from '../../src/config.ts';
 import { socketPath, startControlServer, type ControlTarget } from '../../src/control.ts';
 import { readPcap } from '../../src/io/pcap.ts';
 import type { FdbEntryView, PortView, StatsView } from '../../src/types.ts';
-import type { NeighborView, RouteView } from '../../src/routing.ts';
+import type { ConntrackView, NeighborView, RouteView } from '../../src/routing.ts';
+import type { LeaseEntry } from '../../src/format.ts';
+
+// `show leases` prints expiry in local time
+process.env.TZ = 'UTC';
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -141,7 +146,7 @@ test('check: bad files exit 2 with the path of the bad field', async () => {
 });
 
 test('check: the built-in examples are accepted (bar their interfaces)', async () => {
-  for (const ex of ['bridged.yaml', 'spec-example.yaml']) {
+  for (const ex of ['bridged.yaml', 'spec-example.yaml', 'default.yaml']) {
     const p = new URL(`../../examples/${ex}`, import.meta.url).pathname;
     const r = await run(['check', '-c', p], { interfaceExists: () => true });
     assert.equal(r.code, 0, `${ex}: ${r.err}`);
@@ -281,6 +286,117 @@ test('show neigh / routes of an instance without a routed network: header only /
   } finally {
     await srv.close();
   }
+});
+
+// ---- show conntrack / leases ----
+
+const FLOWS: ConntrackView[] = [
+  {
+    network: 'private', proto: 'udp', state: 'UNREPLIED', timeout: 29, src: '192.168.122.100', dst: '10.0.0.53', sport: 5353, dport: 53,
+    replySrc: '10.0.0.53', replyDst: '10.0.0.5', replySport: 53, replyDport: 5353, packets: 1, origin: 'inside',
+  },
+  {
+    network: 'private', proto: 'tcp', state: 'ESTABLISHED', timeout: 7439, src: '192.168.122.100', dst: '10.0.0.9', sport: 40112, dport: 8000,
+    replySrc: '10.0.0.9', replyDst: '10.0.0.5', replySport: 8000, replyDport: 40112, packets: 12, origin: 'inside',
+  },
+];
+const LEASES: LeaseEntry[] = [
+  { network: 'private', mac: '52:54:00:12:34:56', ip: '192.168.122.10', hostname: 'db', clientId: null, expiresAt: Date.UTC(2025, 5, 1, 12, 0, 0), state: 'static' },
+  { network: 'private', mac: '52:54:00:12:34:01', ip: '192.168.122.100', hostname: null, clientId: '01:52:54:00:12:34:01', expiresAt: Date.UTC(2025, 5, 1, 12, 30, 0), state: 'bound' },
+  { network: 'private', mac: '52:54:00:12:34:02', ip: '192.168.122.101', hostname: null, clientId: null, expiresAt: Date.UTC(2025, 5, 1, 11, 1, 0), state: 'offered' },
+];
+
+test('show conntrack and leases: text like conntrack -L / virsh net-dhcp-leases, and --json', async () => {
+  const runDir = join(dir, 'run-show-nat');
+  class Nat extends Fake {
+    conntrack(): ConntrackView[] { return FLOWS; }
+    leases(): LeaseEntry[] { return LEASES; }
+  }
+  const srv = await startControlServer(new Nat(), socketPath(runDir, 'lab'));
+  const at = ['--name', 'lab', '--run-dir', runDir];
+  try {
+    let r = await run(['show', 'conntrack', ...at]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, [
+      'tcp      6 7439 ESTABLISHED src=192.168.122.100 dst=10.0.0.9 sport=40112 dport=8000 packets=12 src=10.0.0.9 dst=10.0.0.5 sport=8000 dport=40112 [ASSURED] network=private',
+      'udp      17 29 src=192.168.122.100 dst=10.0.0.53 sport=5353 dport=53 packets=1 [UNREPLIED] src=10.0.0.53 dst=10.0.0.5 sport=53 dport=5353 network=private',
+      '',
+    ].join('\n'));
+    assert.equal(r.err, 'switchyard: 2 flow entries have been shown.\n');
+
+    r = await run(['show', 'conntrack', ...at, '--json']);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out), FLOWS);
+    assert.equal(r.err, '');
+
+    r = await run(['show', 'leases', ...at]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, [
+      ' Network   Expiry Time           MAC address         Protocol   IP address        Hostname   Client ID or DUID',
+      '-'.repeat(10 + 22 + 20 + 11 + 18 + 11 + 23),
+      ' private   2025-06-01 12:00:00   52:54:00:12:34:56   ipv4       192.168.122.10    db         -',
+      ' private   2025-06-01 12:30:00   52:54:00:12:34:01   ipv4       192.168.122.100   -          01:52:54:00:12:34:01',
+      '',
+    ].join('\n'));
+    assert.equal(r.err, '');
+
+    r = await run(['show', 'leases', ...at, '--json']);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out), LEASES); // everything, the offer in flight included
+  } finally {
+    await srv.close();
+  }
+});
+
+test('show conntrack / leases with nothing to show: no flows (count on stderr), the leases header alone', async () => {
+  const runDir = join(dir, 'run-show-nat-empty');
+  class Idle extends Fake {
+    conntrack(): ConntrackView[] { return []; }
+    leases(): LeaseEntry[] { return []; }
+  }
+  const srv = await startControlServer(new Idle(), socketPath(runDir, 'lab'));
+  const at = ['--name', 'lab', '--run-dir', runDir];
+  try {
+    let r = await run(['show', 'conntrack', ...at]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, '');
+    assert.equal(r.err, 'switchyard: 0 flow entries have been shown.\n');
+    r = await run(['show', 'leases', ...at]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, [
+      ' Network   Expiry Time   MAC address   Protocol   IP address   Hostname   Client ID or DUID',
+      '-'.repeat(10 + 14 + 14 + 11 + 13 + 11 + 20),
+      '',
+    ].join('\n'));
+    for (const what of ['conntrack', 'leases']) {
+      r = await run(['show', what, ...at, '--json']);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, '[]\n');
+      assert.equal(r.err, '');
+    }
+  } finally {
+    await srv.close();
+  }
+});
+
+// ---- the built-in default ----
+
+test('run without -c uses defaultConfig(), which is examples/default.yaml (isolated, DHCP, host TAP)', async () => {
+  const file = new URL('../../examples/default.yaml', import.meta.url).pathname;
+  const fromFile = loadConfigFile(file);
+  assert.deepEqual(defaultConfig(), fromFile);
+  assert.equal(formatConfig(defaultConfig()), formatConfig(fromFile));
+  // what SPEC.md promises of it
+  const c = defaultConfig();
+  const nets = Object.values(c.networks);
+  assert.equal(nets.length, 1);
+  assert.equal(nets[0].mode, 'isolated');
+  assert.ok(nets[0].dhcp, 'a DHCP server');
+  const taps = nets[0].ports.filter((p) => c.ports[p].kind === 'tap' && c.ports[p].address);
+  assert.equal(taps.length, 1, 'a host TAP port with an address');
+  // and it needs no interface to exist beforehand (the TAP is created)
+  const r = await run(['check', '-c', file], { interfaceExists: () => false });
+  assert.equal(r.code, 0, r.err);
 });
 
 // ---- capture ----
