@@ -283,10 +283,13 @@ export class Switch {
   }
 
   /** DHCP leases of every network, like `virsh net-dhcp-leases`. */
-  leases(): (DhcpLeaseView & { network: string })[] {
+  leases(): (DhcpLeaseView & { network: string; prefix: number })[] {
     this.dataplane.tick();
     const now = this.dataplane.graph.nowMs;
-    return [...this.dhcp.entries()].flatMap(([network, d]) => d.leases(now).map((l) => ({ network, ...l })));
+    return [...this.dhcp.entries()].flatMap(([network, d]) => {
+      const prefix = Number(this.config.networks[network].address!.split('/')[1]);
+      return d.leases(now).map((l) => ({ network, ...l, prefix, expiresAt: Math.round(l.expiresAt) }));
+    });
   }
 
   /** Add or replace a route at run time ("10.50.0.0/16 via 192.168.0.254", in `table`, default main). */
