@@ -79,7 +79,7 @@ export class LeaseStore {
   /**
    * Read the file: every well-formed lease that has not expired at `nowEpochMs`. Skipped
    * lines are logged and counted in `skipped`. Leftover temporary files of a crashed write
-   * are removed.
+   * are removed (meant for start-up: not while this store has a write pending).
    */
   load(nowEpochMs: number = Date.now()): StoredLease[] {
     this.skipped = 0;
@@ -205,6 +205,7 @@ export class LeaseStore {
   }
 
   private removeTemps(): void {
+    if (this.writing !== null || this.timer !== null) return; // ours, under way
     const prefix = `${basename(this.path)}.`;
     let names: string[];
     try { names = readdirSync(this.dir); } catch { return; }
