@@ -145,6 +145,7 @@ export class DhcpServer {
   private readonly log: (m: string) => void;
   private readonly wallClock: () => number;
   private offset: number | null = null;
+  private lastExpire = -Infinity;
 
   // Scratch: the request is read into these before the reply overwrites it in place.
   private readonly prl = new Uint8Array(255);
@@ -252,7 +253,7 @@ export class DhcpServer {
     const cur = this.table.binding(r.mac, r.clientId, now);
     const ip = this.table.choose(r.mac, r.clientId, r.requested, now);
     if (ip === 0) {
-      this.log(`DHCPDISCOVER from ${this.who(r)} via ${this.network}: no free address`);
+      this.log(`dhcp: no free address for ${this.who(r)} in ${this.network}`);
       return this.drop('poolExhausted');
     }
     // A bound client that lost its mind keeps its lease; anyone else gets a held offer.
@@ -286,7 +287,8 @@ export class DhcpServer {
     if (!this.inSubnet(want)) return this.nak(b, o, r, 'wrong network');
     const res = this.table.reservedFor(r.mac);
     if (res !== 0 && res !== want && this.table.isFreeFor(res, r.mac, r.clientId, now)) return this.nak(b, o, r, 'address reserved elsewhere');
-    if (cur !== undefined && cur.ip !== want) return this.nak(b, o, r, 'wrong address');
+    // (an offer made meanwhile does not count: the client chose to keep its old address)
+    if (cur !== undefined && cur.ip !== want && cur.state !== 'offered') return this.nak(b, o, r, 'wrong address');
     if (this.table.isFreeFor(want, r.mac, r.clientId, now)) return this.ack(b, o, r, want, now);
     if (this.table.at(want, now) !== undefined || this.table.inRange(want) || want === this.serverIp ||
       want === this.net || want === this.bcast || this.table.isReserved(want)) {
@@ -400,8 +402,13 @@ export class DhcpServer {
 
   // ---- timers, views, persistence ----
 
-  /** Expire offers, leases and quarantines. */
+  /**
+   * Expire offers, leases and quarantines: a walk over the table, done at most once a second
+   * however often it is called (entries past their time already count as gone before that).
+   */
   tick(nowMs: number): void {
+    if (nowMs - this.lastExpire < 1000) return;
+    this.lastExpire = nowMs;
     if (this.table.expire(this.epoch(nowMs)) > 0) this.persist();
   }
 

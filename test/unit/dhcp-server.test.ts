@@ -303,7 +303,14 @@ test('INIT-REBOOT: ACK for its own or a free address, NAK for a wrong subnet or 
   }
   // A asks for another address than its lease
   assert.equal(reboot(A, '192.168.122.160')!.type, T.nak);
+  // an offer made meanwhile does not stand in the way of the address the client had
+  assert.equal(h.send({ type: T.discover, mac: C })!.yiaddr, '192.168.122.101');
+  r = reboot(C, '192.168.122.170')!;
+  assert.equal(r.type, T.ack);
+  assert.deepEqual(h.srv.leases(h.now).filter((l) => l.mac === C).map((l) => [l.ip, l.state]), [['192.168.122.170', 'bound']]);
   // on our subnet, outside the pool, nobody's: not ours to judge
+  assert.equal(reboot(A, '192.168.122.50')!.type, T.nak, 'A has a lease elsewhere');
+  h.send({ type: T.release, mac: C, ciaddr: '192.168.122.170' });
   assert.equal(reboot(C, '192.168.122.50'), null);
   assert.equal(h.srv.counters.dropped.unknownClient, 1);
 });
