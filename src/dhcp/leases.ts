@@ -19,6 +19,9 @@
 // addresses. Lookups are O(1). Finding the lowest free address scans up from a "lowest
 // possibly free" mark that only moves back when an address is freed, so handing out the
 // whole range costs O(range) in total, not per allocation. About 200 bytes per lease.
+// An entry past its time counts as gone at once for every lookup, but its address rejoins
+// the lowest-free scan when expire() removes it (the server does every second); if the scan
+// finds nothing, choose() runs expire() itself, so a pool is never reported exhausted early.
 
 export type LeaseState = 'offered' | 'bound' | 'static' | 'declined';
 
@@ -160,7 +163,7 @@ export class LeaseTable {
   }
 
   /** End the client's binding (DHCPRELEASE); its address is remembered as its previous one. */
-  release(l: Lease): void { this.remove(l, true); }
+  release(l: Lease): void { this.remove(l, l.state !== 'offered'); }
 
   /** Drop an offer (the client chose another server). */
   withdraw(l: Lease): void { if (l.state === 'offered') this.remove(l, false); }
