@@ -100,7 +100,7 @@ test('port preservation, collisions and no overloading', () => {
   const h = ct.createOut(TCP, IN(6), 65535, OUT(7), 443, 0);
   assert.equal(ct.extPort(h), 1024, 'the search wraps around');
   // every external port has exactly one inside endpoint
-  const owners = new Map<number, string>();
+  const owners = new Map<string, string>();
   for (const x of ct.entries()) {
     const k = `${x.proto}/${x.extPort}`, v = `${x.insideIp}:${x.insidePort}`;
     assert.equal(owners.get(k) ?? v, v);
@@ -228,7 +228,7 @@ test('TCP: the remote closes first; FIN both ways at once; RST; simultaneous ope
 test('timeouts on a fake clock: UDP 300, ICMP 60, TCP established 7440, transitory 240, close 10', () => {
   const ct = new Conntrack({ maxEntries: 64 });
   const udp = ct.createOut(UDP, IN(1), 1, OUT(1), 1, 1000);
-  const icmp = ct.createOut(ICMP, IN(1), 1, OUT(1), 1, 1000);
+  ct.createOut(ICMP, IN(1), 1, OUT(1), 1, 1000);
   const syn = ct.createOut(TCP, IN(1), 1, OUT(1), 1, 1000);
   ct.tcp(syn, true, SYN, 1000);
   const est = ct.createOut(TCP, IN(1), 2, OUT(1), 1, 1000);
@@ -252,7 +252,6 @@ test('timeouts on a fake clock: UDP 300, ICMP 60, TCP established 7440, transito
   assert.equal(ct.size, 0);
   assert.equal(ct.expired, 5);
   assert.equal(ct.mappings, 0);
-  void icmp;
 
   const short = new Conntrack({ maxEntries: 8, timeouts: { udp: 5, icmp: 2, tcpEstablished: 50, tcpTransitory: 7, tcpClose: 1 } });
   assert.equal(short.timeouts.udp, 5);
@@ -279,7 +278,7 @@ test('the bound: closed flows go first, then embryonic ones, oldest first; estab
   est(1, 0); est(2, 0);
   const replied = ct.createOut(UDP, IN(1), 3, OUT(1), 53, 0);
   ct.touch(replied, false, 0);
-  const unrepliedOld = ct.createOut(UDP, IN(1), 4, OUT(1), 53, 1);
+  ct.createOut(UDP, IN(1), 4, OUT(1), 53, 1); // unreplied
   const synSent = ct.createOut(TCP, IN(1), 5, OUT(1), 80, 2);
   ct.tcp(synSent, true, SYN, 2);
   const closed = est(6, 3);
@@ -287,7 +286,6 @@ test('the bound: closed flows go first, then embryonic ones, oldest first; estab
   assert.equal(ct.state(closed), CtState.timeWait);
   assert.equal(ct.size, 6);
 
-  const tuple = (f: number): string => `${ct.proto(f)}/${ct.insidePort(f)}`;
   const n1 = ct.createOut(UDP, IN(2), 1, OUT(1), 53, 10);
   assert.ok(n1 >= 0);
   assert.equal(ct.evicted, 1);
@@ -310,7 +308,6 @@ test('the bound: closed flows go first, then embryonic ones, oldest first; estab
   assert.equal(ct.size, 6);
   assert.deepEqual(ct.entries().map((e) => e.state).sort(), ['ESTABLISHED', 'ESTABLISHED', 'REPLIED', 'REPLIED', 'REPLIED', 'REPLIED']);
   assert.equal(ct.lookupOut(TCP, IN(1), 1, OUT(1), 80) >= 0, true, 'established flows keep working');
-  void tuple;
 });
 
 test('forwards: createIn only through a forward; the forward is the endpoint\'s mapping outbound too', () => {
@@ -364,14 +361,13 @@ test('forwards: createIn only through a forward; the forward is the endpoint\'s 
 
 test('a forward takes its port from a dynamic mapping of another host; one of the same host becomes static', () => {
   const ct = new Conntrack({ maxEntries: 16 });
-  const a = ct.createOut(UDP, IN(1), 3000, OUT(1), 53, 0);
+  ct.createOut(UDP, IN(1), 3000, OUT(1), 53, 0);
   ct.createOut(UDP, IN(1), 3000, OUT(2), 53, 0);
   const b = ct.createOut(UDP, IN(2), 4000, OUT(1), 53, 0);
   ct.addForward(UDP, 3000, IN(9), 9);
   assert.equal(ct.size, 1, 'the flows of the port\'s dynamic mapping went');
   assert.equal(ct.lookupOut(UDP, IN(1), 3000, OUT(1), 53), -1);
   assert.equal(ct.lookupOut(UDP, IN(2), 4000, OUT(1), 53), b);
-  void a;
   ct.addForward(UDP, 4000, IN(2), 4000);
   assert.equal(ct.lookupOut(UDP, IN(2), 4000, OUT(1), 53), b);
   ct.expire(1000);
@@ -444,7 +440,11 @@ class Model {
   fwds: MBind[] = [];
   seq = 0;
   c = { created: 0, expired: 0, evicted: 0, noPort: 0, full: 0, clash: 0 };
-  constructor(readonly max: number, readonly lo: number, readonly hi: number, readonly t: ConntrackTimeouts) {}
+  readonly max: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly t: ConntrackTimeouts;
+  constructor(max: number, lo: number, hi: number, t: ConntrackTimeouts) { this.max = max; this.lo = lo; this.hi = hi; this.t = t; }
   static outKey(p: number, a: number, ap: number, b: number, bp: number): string { return `${p} ${a} ${ap} ${b} ${p === ICMP ? ap : bp}`; }
   static inKey(p: number, b: number, bp: number, ext: number): string { return `${p} ${b} ${p === ICMP ? 0 : bp} ${ext}`; }
   list(f: MFlow): number {
