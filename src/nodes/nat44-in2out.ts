@@ -2,7 +2,9 @@
 // uplink address as source (libvirt NAT, Xen vif-nat, VMware vmnet8).
 //
 // SYNOPSIS   nat44-in2out -> ip4-rewrite (aux = next hop, from ip4-lookup),
-//                            nat44-out2in (hairpin: the destination is the uplink address)
+//                            nat44-out2in (hairpin: the destination is the uplink address),
+//                            ip4-icmp-error (a hairpin packet with TTL 1: ip4-input sent it
+//                            here before any TTL check; the error quotes it untranslated)
 // TCP, UDP and ICMP echo (the identifier plays the port) are tracked in the segment's
 // connection table: endpoint-independent mapping, the source port kept when free, no port
 // overloading (RFC 4787, 5382, 5508). Source address, port/identifier and every checksum
@@ -15,17 +17,19 @@ import { GraphNode } from '../engine/node.js';
 import type { PacketPool } from '../engine/pool.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { ip4SetSrc, l4UpdateAddr, l4UpdatePort } from '../wire/checksum.js';
-import { setEchoId } from '../wire/icmp4.js';
+import { setEchoId, IcmpType, TimeExceededCode } from '../wire/icmp4.js';
+import { icmpAux } from './ip4-lookup.js';
 import type { Ip4Context } from './ip4-context.js';
 import { translateIcmpError } from './nat44-icmp.js';
 
-const NEXT_REWRITE = 0, NEXT_OUT2IN = 1;
+const NEXT_REWRITE = 0, NEXT_OUT2IN = 1, NEXT_ICMP = 2;
+const TTL_EXCEEDED = icmpAux(IcmpType.timeExceeded, TimeExceededCode.ttl);
 const D_NO_MAPPING = 0, D_UNSUPPORTED = 1;
 const TCP = 6, UDP = 17, ICMP = 1;
 
 export class Nat44In2Out extends GraphNode {
   readonly name = 'nat44-in2out';
-  readonly nextNames = ['ip4-rewrite', 'nat44-out2in'] as const;
+  readonly nextNames = ['ip4-rewrite', 'nat44-out2in', 'ip4-icmp-error'] as const;
   readonly dropNames = ['nat-no-mapping', 'nat-unsupported'] as const;
   override readonly counterNames = ['nat-out', 'nat-new-flows', 'nat-hairpin'] as const;
   private readonly ip: Ip4Context;
@@ -42,7 +46,7 @@ export class Nat44In2Out extends GraphNode {
     const ctx = this.ip;
     const now = this.ctx.nowSec;
     const counters = this.counters;
-    const rw = this.nextQueues[NEXT_REWRITE], hair = this.nextQueues[NEXT_OUT2IN];
+    const rw = this.nextQueues[NEXT_REWRITE], hair = this.nextQueues[NEXT_OUT2IN], icmp = this.nextQueues[NEXT_ICMP];
     for (let i = 0; i < n; i++) {
       const s = v[i];
       const ipo = pool.start[s] + ETH_HLEN;
@@ -57,6 +61,7 @@ export class Nat44In2Out extends GraphNode {
       if ((dv.getUint16(ipo + 6) & 0x1fff) !== 0) { this.drop(s, D_UNSUPPORTED); continue; }
       if (proto === TCP || proto === UDP) {
         if (total - hl < (proto === TCP ? 20 : 8)) { this.drop(s, D_UNSUPPORTED); continue; }
+        if (dst === ext && b[ipo + 8] <= 1) { pool.aux[s] = TTL_EXCEEDED; icmp.slots[icmp.count++] = s; continue; }
         const sport = dv.getUint16(l4), dport = dv.getUint16(l4 + 2);
         let f = ct.lookupOut(proto, src, sport, dst, dport);
         if (f < 0) {
