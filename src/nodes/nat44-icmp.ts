@@ -32,6 +32,9 @@ export function translateIcmpError(b: Uint8Array, dv: DataView, ipo: number, tot
   const proto = b[e + 9];
   if (proto !== TCP && proto !== UDP && proto !== ICMP) return false;
   const esrc = dv.getUint32(e + 12), edst = dv.getUint32(e + 16);
+  // from outside, the quote is of a packet the NAT sent: from the uplink address (lookupIn
+  // keys on the remote and the external port only)
+  if (!fromInside && esrc !== ext >>> 0) return false;
   let f: number;
   if (proto === ICMP) {
     const id = dv.getUint16(el4 + 4);
