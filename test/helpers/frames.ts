@@ -140,3 +140,53 @@ export function arpReply(sha: string, spa: string, tha: string, tpa: string): Ui
 export function arpWhoHas(sha: string, spa: string, tpa: string): Uint8Array {
   return arpFrame({ op: 1, ethDst: 'ff:ff:ff:ff:ff:ff', ethSrc: sha, sha, spa, tpa });
 }
+
+// ---- NAT builders (added; the ones above stay as they are) ----
+
+export const TcpFlag = { fin: 0x01, syn: 0x02, rst: 0x04, psh: 0x08, ack: 0x10 } as const;
+
+/** TCP header (20 bytes, no options) + data, checksum 0 (fill it with withL4Checksum). */
+export function tcp(sport: number, dport: number, flags: number, seq = 0, ack = 0, data: number[] | string = [], window = 64240): number[] {
+  const d = typeof data === 'string' ? [...Buffer.from(data)] : data;
+  return [...u16(sport), ...u16(dport), ...u16(seq >>> 16), ...u16(seq & 0xffff), ...u16(ack >>> 16), ...u16(ack & 0xffff),
+    0x50, flags, ...u16(window), 0, 0, 0, 0, ...d];
+}
+
+/** Sum (folded, not complemented) of the IPv4 pseudo-header and the L4 bytes of a datagram. */
+function l4Sum(dg: ArrayLike<number>): number {
+  const hl = (dg[0] & 15) * 4;
+  const total = (dg[2] << 8) | dg[3];
+  const proto = dg[9];
+  const len = proto === 17 ? (dg[hl + 4] << 8) | dg[hl + 5] : total - hl;
+  const words = [...Array.from({ length: 8 }, (_, i) => dg[12 + i]), 0, proto, ...u16(len)];
+  for (let i = 0; i < len; i++) words.push(dg[hl + i]);
+  return ~csum(words) & 0xffff;
+}
+
+/**
+ * The IPv4 datagram (as from ipv4()) with its TCP or UDP checksum computed in full over the
+ * pseudo-header (a UDP result of 0 is sent as 0xFFFF, RFC 768).
+ */
+export function withL4Checksum(dg: number[]): number[] {
+  const out = dg.slice();
+  if (out[9] !== 6 && out[9] !== 17) return out;
+  const hl = (out[0] & 15) * 4;
+  const at = hl + (out[9] === 6 ? 16 : 6);
+  out[at] = 0; out[at + 1] = 0;
+  let c = ~l4Sum(out) & 0xffff;
+  if (c === 0 && out[9] === 17) c = 0xffff;
+  out[at] = c >> 8; out[at + 1] = c & 255;
+  return out;
+}
+
+/** Does the TCP/UDP checksum of this whole datagram verify (full recompute)? 'none' for a UDP checksum of 0. */
+export function l4ChecksumOk(dg: ArrayLike<number>): boolean | 'none' {
+  const hl = (dg[0] & 15) * 4;
+  if (dg[9] === 17 && dg[hl + 6] === 0 && dg[hl + 7] === 0) return 'none';
+  return l4Sum(dg) === 0xffff;
+}
+
+/** An IPv4 frame whose TCP/UDP checksum is filled (Ethernet + withL4Checksum(ipv4())), padded to 60 bytes; other protocols as ipFrame. */
+export function ipFrameCs(dst: string, src: string, o: Ipv4Opts): Uint8Array {
+  return eth({ dst, src, type: 0x0800, payload: withL4Checksum(ipv4(o)), pad: true });
+}
