@@ -142,6 +142,7 @@ export class Routing {
         // the segment's own table: out through its own uplink, whatever other networks do
         const t = ctx.table(`nat:${net.name}`);
         ctx.tableOfPort[r] = t;
+        ctx.tableOfPort[u] = t; // the switch's own answers out of the uplink (echo replies, ICMP errors)
         this.add(t, a.net, a.len, ctx.nextHop(r, 0), 'kernel', a.ip);
         if (ua.len < 32) this.add(t, ua.net, ua.len, ctx.nextHop(u, 0), 'kernel', ua.ip);
         if (net.uplink.gateway) this.add(t, 0, 0, ctx.nextHop(u, parseIp4(net.uplink.gateway)), 'boot', 0);

@@ -13,6 +13,8 @@
 //            ip4-martian-destination: a destination in 0/8, 127/8, 224/4 (no multicast
 //              routing) or 240/4 with 255.255.255.255, which a router never forwards
 //              (RFC 1812 5.3.5.1, 5.3.7), even when sent to its unicast MAC
+//            nat-unsolicited: on a nat uplink, anything not addressed to the uplink
+//              (the private subnet is not reachable from outside)
 //            spoofed-source: on a VM port with anti-spoofing, a source that is not the
 //              port's VM address (its /32 host route does not point at this port)
 // IP options and fragments pass: they are forwarded, not dropped.
@@ -23,12 +25,17 @@ import { ip4ChecksumValidDv } from '../wire/checksum.js';
 import { Role, type Ip4Context } from './ip4-context.js';
 
 const NEXT_LOOKUP = 0, NEXT_LOCAL = 1, NEXT_OUT2IN = 2, NEXT_IN2OUT = 3, NEXT_DHCP = 4;
-const D_NOT_FOR_US = 0, D_L2_BCAST = 1, D_CSUM = 2, D_MARTIAN = 3, D_SPOOF = 4, D_MARTIAN_DST = 5;
+const D_NOT_FOR_US = 0, D_L2_BCAST = 1, D_CSUM = 2, D_MARTIAN = 3, D_SPOOF = 4, D_MARTIAN_DST = 5, D_NAT_INBOUND = 6;
+
+/** A DHCP request for the segment's server: broadcast, or unicast to the server (renewing). */
+function isForServer(dst: number, server: number): boolean {
+  return dst === 0xffffffff || dst === server;
+}
 
 export class Ip4Input extends GraphNode {
   readonly name = 'ip4-input';
   readonly nextNames = ['ip4-lookup', 'ip4-local', 'nat44-out2in', 'nat44-in2out', 'dhcp-server'] as const;
-  readonly dropNames = ['not-for-us', 'ip4-l2-broadcast', 'ip4-bad-checksum', 'ip4-martian-source', 'spoofed-source', 'ip4-martian-destination'] as const;
+  readonly dropNames = ['not-for-us', 'ip4-l2-broadcast', 'ip4-bad-checksum', 'ip4-martian-source', 'spoofed-source', 'ip4-martian-destination', 'nat-unsolicited'] as const;
   private readonly ip: Ip4Context;
 
   constructor(pool: PacketPool, ip: Ip4Context) {
@@ -52,7 +59,8 @@ export class Ip4Input extends GraphNode {
       const s = v[i];
       const o = start[s];
       const port = rxPort[s];
-      if (dhcpOfPort[port] >= 0 && b[o + ETH_HLEN + 9] === 17 && dv.getUint16(o + ETH_HLEN + ((b[o + ETH_HLEN] & 15) << 2) + 2) === 67) {
+      if (dhcpOfPort[port] >= 0 && b[o + ETH_HLEN + 9] === 17 && dv.getUint16(o + ETH_HLEN + ((b[o + ETH_HLEN] & 15) << 2) + 2) === 67 &&
+          isForServer(dv.getUint32(o + ETH_HLEN + 16), ctx.addr[port])) {
         const q = this.nextQueues[NEXT_DHCP];
         q.slots[q.count++] = s;
         continue;
@@ -83,6 +91,9 @@ export class Ip4Input extends GraphNode {
         }
         const q = this.nextQueues[ctx.role[port] === Role.uplink ? NEXT_OUT2IN : NEXT_IN2OUT];
         q.slots[q.count++] = s;
+      } else if (ctx.natOfPort[port] >= 0 && ctx.role[port] === Role.uplink) {
+        // a nat uplink takes only what is addressed to it: the private side is not routable from outside
+        this.drop(s, D_NAT_INBOUND);
       } else {
         ls[ln++] = s;
       }
