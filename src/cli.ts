@@ -40,13 +40,16 @@ commands:
   check -c FILE [--skip-interfaces]    validate a config file and print it normalised
   show WHAT [--json]                   read a running instance; WHAT is one of
                                        ${Object.keys(SHOW_KINDS).join(', ')}
+  port add NAME --afpacket IF|--tap IF --network NET [--promiscuous]
+                                       attach a port to a running instance (QEMU's script= hook)
+  port del NAME                        detach and forget a port
   capture PORT [-w FILE] [-c N] [-Q in|out|inout]
                                        pcap of the frames a port receives and sends
                                        (to stdout without -w; stops after N frames or on Ctrl-C)
   help                                 this text
   --version                            print the version
 
-options of show and capture:
+options of show, port and capture:
   --name NAME        instance to talk to (default: ${DEFAULTS.name})
   --run-dir DIR      directory of control sockets (default: ${DEFAULTS.runDir})
   --config FILE      take the instance name and run directory from a config file
@@ -141,7 +144,7 @@ export async function main(argv: string[], ioIn: Partial<CliIO> = {}): Promise<n
       case '--version': case '-V': case 'version':
         io.stdout.write(`switchyard ${version()}\n`);
         return 0;
-      case 'port': case 'bench':
+      case 'bench':
         io.stderr.write(`switchyard: ${cmd}: not implemented yet\n`);
         return 1;
       default: {
@@ -174,6 +177,7 @@ const COMMANDS: Record<string, Command> = {
   show: cmdShow,
   capture: cmdCapture,
   run: cmdRun,
+  port: cmdPort,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -228,6 +232,42 @@ function unreachable(inst: Instance, e: NodeJS.ErrnoException): Exit {
   if (e.code === 'EACCES' || e.code === 'EPERM') return new Exit(1, `permission denied on ${inst.path} (the control socket is root's; try sudo)`);
   if (e.code === 'ETIMEDOUT') return new Exit(1, `instance "${inst.name}" does not answer (${inst.path})`);
   return new Exit(1, `${inst.path}: ${e.message}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// port add / del
+
+async function cmdPort(args: string[], io: CliIO): Promise<number> {
+  const { flags, positional } = parseArgs(args, {
+    ...INSTANCE_FLAGS,
+    '--afpacket': { key: 'afpacket', takesValue: true },
+    '--tap': { key: 'tap', takesValue: true },
+    '--network': { key: 'network', takesValue: true },
+    '--promiscuous': { key: 'promiscuous', takesValue: false },
+  }, 'port');
+  const [op, name, ...extra] = positional;
+  if (op !== 'add' && op !== 'del') throw new UsageError('port: add or del?');
+  if (!name) throw new UsageError(`port ${op}: NAME is required`);
+  if (extra.length) throw new UsageError(`port ${op}: unexpected argument ${JSON.stringify(extra[0])}`);
+  let req: Record<string, unknown>;
+  if (op === 'add') {
+    if ((flags.afpacket === undefined) === (flags.tap === undefined)) throw new UsageError('port add: give exactly one of --afpacket IF or --tap IF');
+    if (typeof flags.network !== 'string') throw new UsageError('port add: --network NET is required');
+    req = { cmd: 'port', op, name, network: flags.network, ...(typeof flags.afpacket === 'string' ? { afpacket: flags.afpacket } : { tap: str(flags.tap) }), ...(flags.promiscuous ? { promiscuous: true } : {}) };
+  } else {
+    if (flags.afpacket !== undefined || flags.tap !== undefined || flags.network !== undefined) throw new UsageError('port del: takes only NAME');
+    req = { cmd: 'port', op, name };
+  }
+  const inst = instanceOf(flags);
+  let reply;
+  try {
+    reply = await request(inst.path, req, 5000);
+  } catch (e) {
+    throw unreachable(inst, e as NodeJS.ErrnoException);
+  }
+  if (!reply.ok) throw new Exit(1, reply.error);
+  io.stdout.write(op === 'add' ? `port ${name} added\n` : `port ${name} removed\n`);
+  return 0;
 }
 
 // ---------------------------------------------------------------------------------------------

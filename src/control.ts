@@ -36,6 +36,8 @@ export interface ControlTarget {
   routes?(): unknown;
   conntrack?(): unknown;
   leases?(): unknown;
+  addPort?(name: string, spec: { afpacket?: string; tap?: string; network: string; promiscuous?: boolean }): unknown;
+  removePort?(name: string): boolean;
 }
 
 /** `show WHAT` -> the target method that answers it. */
@@ -112,6 +114,36 @@ const COMMANDS: Record<string, Handler> = {
     const fn = conn.target[method] as (() => unknown) | undefined;
     if (typeof fn !== 'function') throw new RequestError(`show ${what}: not available in this instance`);
     return { ok: true, data: await fn.call(conn.target) };
+  },
+
+  // {"cmd":"port","op":"add","name":"vm9","afpacket":"tap9","network":"lan"} | {"cmd":"port","op":"del","name":"vm9"}
+  port: (req, conn) => {
+    const t = conn.target;
+    const name = req.name;
+    if (typeof name !== 'string' || name === '') throw new RequestError('port: "name" must be a port name');
+    if (req.op === 'add') {
+      if (typeof t.addPort !== 'function') throw new RequestError('port add: not available in this instance');
+      const str = (k: string): string | undefined => {
+        const v = req[k];
+        if (v === undefined) return undefined;
+        if (typeof v !== 'string' || v === '') throw new RequestError(`port add: "${k}" must be a string`);
+        return v;
+      };
+      const network = str('network');
+      if (network === undefined) throw new RequestError('port add: "network" is required');
+      if (req.promiscuous !== undefined && typeof req.promiscuous !== 'boolean') throw new RequestError('port add: "promiscuous" must be true or false');
+      try {
+        return { ok: true, data: t.addPort(name, { afpacket: str('afpacket'), tap: str('tap'), network, promiscuous: req.promiscuous as boolean | undefined }) };
+      } catch (e) {
+        throw new RequestError(`port add ${name}: ${(e as Error).message}`);
+      }
+    }
+    if (req.op === 'del') {
+      if (typeof t.removePort !== 'function') throw new RequestError('port del: not available in this instance');
+      if (!t.removePort(name)) throw new RequestError(`port del: no port "${name}"`);
+      return { ok: true };
+    }
+    throw new RequestError('port: "op" must be "add" or "del"');
   },
 
   capture: (req, conn) => {

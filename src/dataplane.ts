@@ -138,6 +138,14 @@ export class Dataplane {
     this.ports.setMode(port, Mode.routed);
   }
 
+  /** A port lost its device: forget what was learned behind it (MACs, neighbours), keep the port. */
+  forgetPort(port: number): void {
+    const id = this.ports.network[port];
+    const net = id >= 0 ? this.networks[id] : null;
+    if (net) net.table.flushPort(port);
+    this.ip4.neighbors.flushPort(port);
+  }
+
   /** Detach a port: its learned MACs are forgotten, the rest of its network keeps its state. */
   removePort(port: number): void {
     const id = this.ports.network[port];

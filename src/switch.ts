@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { Dataplane } from './dataplane.js';
 import { NativePort, processPool } from './io/native-port.js';
-import { native } from './io/native.js';
+import { native, type NativePortStats } from './io/native.js';
 import { ConfigError, checkInterfaces, parseConfig } from './config.js';
 import { macToString, parseMac as parseMacNumber, parseIp4 } from './wire/addr.js';
 import { DhcpServer, type DhcpLeaseView } from './dhcp/server.js';
@@ -18,7 +18,7 @@ import { Routing, type NeighborView, type RouteView, type ConntrackView } from '
 import type { CaptureFn } from './engine/ports.js';
 import type { PacketPool } from './engine/pool.js';
 import type {
-  Config, FdbEntryView, PortView, StatsView, NetworkConfig,
+  Config, FdbEntryView, PortView, StatsView, NetworkConfig, PortConfig,
 } from './types.js';
 
 export interface SwitchOptions {
@@ -29,12 +29,27 @@ export interface SwitchOptions {
 interface OpenPort {
   name: string;
   id: number;
-  io: NativePort;
+  /** null while the interface is gone (the port waits, counters kept, for it to come back) */
+  io: NativePort | null;
   network: string | null;
+  cfg: PortConfig;
+  /** added at run time (port add, QEMU's hook): removed, not kept, when its interface goes */
+  dynamic: boolean;
+  /** what `show ports` reports while detached */
+  mac: string | null;
+  mtu: number;
 }
+
+/** Modes whose networks take ports at run time: their ports are plain segment members. */
+const LIVE_MODES = new Set(['bridged', 'nat', 'isolated']);
 
 /** Modes this build forwards; the others are accepted by the config parser but refused here. */
 const SUPPORTED_MODES = new Set(['bridged', 'routed', 'nat', 'isolated']);
+
+const NO_STATS: NativePortStats = {
+  rxFrames: 0, rxBytes: 0, rxKernelDrops: 0, rxOversize: 0, rxGsoFrames: 0, rxGsoSegments: 0, rxGsoErrors: 0,
+  rxCsumCompleted: 0, rxErrors: 0, txFrames: 0, txBytes: 0, txRingFull: 0, txErrors: 0,
+};
 
 function isNormalised(c: unknown): c is Config {
   if (!c || typeof c !== 'object') return false;
@@ -67,6 +82,7 @@ export class Switch {
   private readonly log: (msg: string) => void;
   private timer: NodeJS.Timeout | null = null;
   private routing: Routing | null = null;
+  private nets = new Map<string, ReturnType<Dataplane['addNetwork']>>();
   private readonly dhcp = new Map<string, DhcpServer>();
   private readonly started = Date.now();
   private stopped = false;
@@ -116,30 +132,17 @@ export class Switch {
       if (net.mode === 'bridged' || net.mode === 'routed') nets.set(net.name, dp.addNetwork(net.name, net.mode, net.fdb));
       else nets.set(net.name, dp.addSegment(net.name, net.fdb, switchMac).net);
     }
+    this.nets = nets;
     for (const port of Object.values(this.config.ports)) {
-      const io = new NativePort(port);
-      if (port.kind === 'tap' && port.address) {
-        try {
-          configureHostAddress(port.ifname, port.address);
-        } catch (err) {
-          io.close();
-          throw err;
-        }
-      }
-      const id = dp.addPort(port.name, io, io.mtu);
       const net = networkOf.get(port.name) ?? null;
-      this.open.set(port.name, { name: port.name, id, io, network: net ? net.name : null });
-      if (net && net.mode === 'nat' && net.uplink?.port === port.name) dp.joinRouter(id, nets.get(net.name)!);
-      else if (net) dp.joinNetwork(id, nets.get(net.name)!);
-      io.poll(() => { if (!this.stopped) dp.service(id); });
-      this.log(`port ${port.name}: ${port.kind} ${port.ifname}${io.created ? ' (created)' : ''}, mtu ${io.mtu}${net ? `, network ${net.name}` : ', in no network'}`);
+      this.attach(port, net, false);
     }
     if (Object.values(this.config.networks).some((n) => n.mode !== 'bridged')) {
       this.routing = new Routing(dp.ip4, {
         id: (name) => this.open.get(name)?.id ?? dp.ports.id(name),
         name: (id) => dp.ports.names[id] || `#${id}`,
-        mac: (name) => this.open.get(name)?.io.mac ?? null,
-        mtu: (name) => this.open.get(name)?.io.mtu ?? 1500,
+        mac: (name) => this.open.get(name)?.mac ?? null,
+        mtu: (name) => this.open.get(name)?.mtu ?? 1500,
       });
       this.routing.configure(this.config);
     }
@@ -170,10 +173,105 @@ export class Switch {
       if (this.stopped) return;
       dp.neighborTick();
       for (const d of this.dhcp.values()) d.tick(dp.graph.nowMs);
-      if (++ticks % 5 === 0) dp.age();
+      if (++ticks % 5 === 0) { dp.age(); this.watchInterfaces(); }
     }, 200);
     this.timer.unref();
     this.log(`started: ${this.open.size} ports, ${nets.size} networks, pool ${this.pool.slots} slots`);
+  }
+
+  /** Open a port's device and join it to its network. */
+  private attach(port: PortConfig, net: NetworkConfig | null, dynamic: boolean): OpenPort {
+    const dp = this.dataplane;
+    const io = new NativePort(port);
+    if (port.kind === 'tap' && port.address) {
+      try {
+        configureHostAddress(port.ifname, port.address);
+      } catch (err) {
+        io.close();
+        throw err;
+      }
+    }
+    const id = dp.addPort(port.name, io, io.mtu);
+    const open: OpenPort = { name: port.name, id, io, network: net ? net.name : null, cfg: port, dynamic, mac: io.mac, mtu: io.mtu };
+    this.open.set(port.name, open);
+    if (net && net.mode === 'nat' && net.uplink?.port === port.name) dp.joinRouter(id, this.nets.get(net.name)!);
+    else if (net) dp.joinNetwork(id, this.nets.get(net.name)!);
+    io.poll(() => { if (!this.stopped) dp.service(id); });
+    this.log(`port ${port.name}: ${port.kind} ${port.ifname}${io.created ? ' (created)' : ''}, mtu ${io.mtu}${net ? `, network ${net.name}` : ', in no network'}`);
+    return open;
+  }
+
+  /**
+   * Add a port at run time (`switchyard port add`, QEMU's script= hook): an afpacket port on
+   * an existing interface, or a TAP, joined to a bridged, nat or isolated network. The other
+   * ports and every learned table are untouched. Throws an Error that says what is wrong.
+   */
+  addPort(name: string, spec: { afpacket?: string; tap?: string; network: string; promiscuous?: boolean }): PortView {
+    if (this.stopped) throw new Error('the switch is stopped');
+    if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(name)) throw new Error(`port name ${JSON.stringify(name)}: use 1-32 of A-Z a-z 0-9 _ . : -`);
+    if (this.open.has(name) || this.dataplane.ports.id(name) >= 0) throw new Error(`port "${name}" exists already`);
+    const net = this.config.networks[spec.network];
+    if (!net) throw new Error(`no network "${spec.network}" (networks: ${Object.keys(this.config.networks).join(', ') || 'none'})`);
+    if (!LIVE_MODES.has(net.mode)) throw new Error(`network "${spec.network}" is ${net.mode}: its ports come from the config (hosts, uplink); edit it and send SIGHUP`);
+    if ((spec.afpacket === undefined) === (spec.tap === undefined)) throw new Error('give exactly one of --afpacket IF or --tap IF');
+    const ifname = (spec.afpacket ?? spec.tap)!;
+    if (!/^[^/:\s]{1,15}$/.test(ifname)) throw new Error(`interface name ${JSON.stringify(ifname)} is not a Linux interface name`);
+    for (const p of this.open.values()) if (p.cfg.ifname === ifname) throw new Error(`interface ${ifname} is port "${p.name}" already`);
+    const cfg: PortConfig = spec.afpacket !== undefined
+      ? { kind: 'afpacket', name, ifname, promiscuous: spec.promiscuous ?? false, mtu: null }
+      : { kind: 'tap', name, ifname, address: null, mtu: null };
+    this.attach(cfg, net, true);
+    return this.ports().find((p) => p.name === name)!;
+  }
+
+  /** Remove a port (`switchyard port del`): closed, forgotten, its MACs and neighbours flushed. */
+  removePort(name: string): boolean {
+    const p = this.open.get(name);
+    if (!p) return false;
+    this.detach(p);
+    this.dataplane.removePort(p.id);
+    this.open.delete(name);
+    this.log(`port ${name}: removed`);
+    return true;
+  }
+
+  private detach(p: OpenPort): void {
+    if (!p.io) return;
+    try { p.io.poll(null); } catch { /* closing anyway */ }
+    try { p.io.close(); } catch (err) { this.log(`port ${p.name}: close failed: ${(err as Error).message}`); }
+    p.io = null;
+    this.dataplane.ports.io[p.id] = null;
+    this.dataplane.ports.setUp(p.id, false);
+  }
+
+  /**
+   * Interfaces that vanished (a VM powered off, a veth deleted) detach their port: counters
+   * kept, an event logged, forwarding elsewhere untouched. A configured port whose interface
+   * comes back is attached again; a port added at run time is removed instead.
+   */
+  private watchInterfaces(): void {
+    for (const p of [...this.open.values()]) {
+      if (p.cfg.kind !== 'afpacket') continue;
+      const present = interfaceExists(p.cfg.ifname);
+      if (p.io && !present) {
+        this.detach(p);
+        this.dataplane.forgetPort(p.id);
+        if (p.dynamic) { this.dataplane.removePort(p.id); this.open.delete(p.name); }
+        this.log(`port ${p.name}: interface ${p.cfg.ifname} is gone: ${p.dynamic ? 'removed' : 'detached, waiting for it to come back'}`);
+      } else if (!p.io && present) {
+        try {
+          const io = new NativePort(p.cfg);
+          p.io = io; p.mac = io.mac; p.mtu = io.mtu;
+          this.dataplane.ports.io[p.id] = io;
+          this.dataplane.ports.maxFrame[p.id] = io.mtu + 14;
+          this.dataplane.ports.setUp(p.id, true);
+          io.poll(() => { if (!this.stopped) this.dataplane.service(p.id); });
+          this.log(`port ${p.name}: interface ${p.cfg.ifname} is back: attached`);
+        } catch (err) {
+          this.log(`port ${p.name}: interface ${p.cfg.ifname} is back but cannot be opened: ${(err as Error).message}`);
+        }
+      }
+    }
   }
 
   /** Stop forwarding, close every port (TAP devices the switch created disappear). */
@@ -182,8 +280,7 @@ export class Switch {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const p of this.open.values()) {
-      try { p.io.poll(() => {}); } catch { /* closing anyway */ }
-      try { p.io.close(); } catch (err) { this.log(`port ${p.name}: close failed: ${(err as Error).message}`); }
+      this.detach(p);
       this.dataplane.removePort(p.id);
     }
     this.open.clear();
@@ -198,7 +295,7 @@ export class Switch {
   ports(): PortView[] {
     const pt = this.dataplane.ports;
     return [...this.open.values()].map((p) => {
-      const ns = p.io.stats();
+      const ns = p.io ? p.io.stats() : NO_STATS;
       const drops = this.dataplane.graph.portDropsOf(p.id);
       const add = (k: string, v: number): void => { if (v) drops[k] = (drops[k] ?? 0) + v; };
       add('oversize', ns.rxOversize);
@@ -209,12 +306,12 @@ export class Switch {
       for (const v of Object.values(drops)) rxDrops += v;
       return {
         name: p.name,
-        kind: p.io.kind,
-        ifname: p.io.ifname,
+        kind: p.cfg.kind,
+        ifname: p.cfg.ifname,
         network: p.network,
         state: pt.up[p.id] === 1 ? 'up' as const : 'down' as const,
-        mac: p.io.mac,
-        mtu: p.io.mtu,
+        mac: p.mac,
+        mtu: p.mtu,
         counters: {
           rxPackets: pt.rxPackets[p.id], rxBytes: pt.rxBytes[p.id],
           txPackets: pt.txPackets[p.id], txBytes: pt.txBytes[p.id],

@@ -56,8 +56,8 @@ export class NativePort implements PortIo {
   rx(slots: Uint32Array, n: number): number { return this.addon.rx(this.handle, slots, n); }
   tx(slots: Uint32Array, n: number): number { return this.addon.tx(this.handle, slots, n); }
 
-  /** Start calling onReadable whenever frames wait. */
-  poll(onReadable: () => void): void { this.addon.poll(this.handle, onReadable); }
+  /** Start calling onReadable whenever frames wait; null stops. */
+  poll(onReadable: (() => void) | null): void { this.addon.poll(this.handle, onReadable); }
 
   stats(): NativePortStats { return this.addon.stats(this.handle); }
 

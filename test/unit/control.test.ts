@@ -117,7 +117,7 @@ test('malformed requests get error replies and the server keeps answering', asyn
     assert.match(r[0].error, /not valid JSON/);
     assert.match(r[1].error, /must be a JSON object/);
     assert.match(r[2].error, /needs "cmd"/);
-    assert.match(r[3].error, /unknown cmd "frobnicate" \(expected one of ping, show, capture\)/);
+    assert.match(r[3].error, /unknown cmd "frobnicate" \(expected one of ping, show, port, capture\)/);
     assert.match(r[4].error, /unknown "what" "everything" \(expected one of ports, fdb, stats, neigh, routes, conntrack, leases\)/);
     assert.equal(r[5].error, 'show neigh: not available in this instance');
     assert.equal(r[5].id, 'n1');
