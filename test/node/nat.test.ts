@@ -576,3 +576,17 @@ test('UDP to port 67 of an outside host is masqueraded, not taken by the segment
   expectOnly(l, 'wan', wanOut({ dst: X, payload: udp(5000, 67, 'to a relay outside') }), 'masqueraded');
   whole(l);
 });
+
+test('host unreachable about a forwarded packet (the VM never answers ARP) quotes the uplink address and port', {
+  todo: 'dataplane.neighborTick -> ip4-icmp-error quotes the packet as out2in translated it: 192.168.150.11:22 goes out to the internet',
+}, () => {
+  const l = new NatLab(config(), { macs: { wan: UP } });
+  l.send('wan', arpWhoHas(R, RIP, EXT));
+  l.sent();
+  const syn = withL4Checksum(ipv4({ src: X, dst: EXT, proto: TCP, payload: tcp(5555, 2222, SYN, 1) }));
+  l.send('wan', eth0(syn));
+  l.settle(); // three ARP requests for VM2 on the segment, no answer
+  const errs = (l.sent().wan ?? []).filter((h) => h.slice(24, 28) === '0800');
+  assert.deepEqual(errs, [hex(ipFrame(R, UP, { src: EXT, dst: X, proto: ICMP, tos: 0xc0, id: 0, payload: icmp(3, 1, [0, 0, 0, 0], withTtl(syn, 63)) }))]);
+  whole(l);
+});
