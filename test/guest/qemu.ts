@@ -39,6 +39,11 @@ export interface GuestOptions {
   timeoutMs?: number;
   /** each console line as it arrives (with the guest's name) */
   onLine?: (line: string) => void;
+  /** QEMU's tap script= / downscript= (default no: the TAP exists and is attached already) */
+  script?: string;
+  downscript?: string;
+  /** extra environment for QEMU (and so for its scripts) */
+  env?: Record<string, string>;
 }
 
 export interface SyResult { what: string; ok: boolean; words: string[]; kv: Record<string, string>; line: string }
@@ -85,7 +90,7 @@ export function qemuArgs(o: GuestOptions): string[] {
     ...(pvh && existsSync(QBOOT) ? ['-bios', QBOOT] : []),
     '-kernel', o.guest.vmlinux ?? o.guest.kernel, '-initrd', o.guest.initrd,
     '-append', kernelArgs(o.job),
-    '-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`,
+    '-netdev', `tap,id=n0,ifname=${o.tap},script=${o.script ?? 'no'},downscript=${o.downscript ?? 'no'}`,
     '-device', `virtio-net-pci,netdev=n0,mac=${o.mac},romfile=`,
   ];
 }
@@ -106,7 +111,7 @@ export function startGuest(o: GuestOptions): RunningGuest {
   const name = o.name ?? o.tap;
   const args = qemuArgs(o);
   const t0 = Date.now();
-  const proc = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
   const run: GuestRun = {
     name, args, done: false, timedOut: false, exit: null, lines: [], stderr: '', results: [],
     firstPingMs: null, guestBoot: null, guestFirstPing: null, totalMs: 0,

@@ -18,7 +18,9 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { Switch } from '../../src/index.ts';
-import { Topology, sh, shStatus, waitFor } from '../helpers/netns.ts';
+import { startControlServer, type ControlServer } from '../../src/control.ts';
+import { fileURLToPath } from 'node:url';
+import { Topology, ping, sh, shStatus, waitFor } from '../helpers/netns.ts';
 import { buildGuest, type Guest } from '../guest/build.ts';
 import { startGuest, resultOf, describe, type GuestRun, type RunningGuest, type GuestJob } from '../guest/qemu.ts';
 
@@ -46,6 +48,7 @@ test('QEMU guests on TAPs in a bridged network', { timeout: 240_000 }, async (t)
   };
   try {
     const web = topo.host('web', `${net(1)}/24`);
+    const web2 = topo.host('web2', `${net(2)}/24`);
     const taps = ['g1', 'g2'].map((x) => {
       const tap = `${topo.prefix}${x}`;
       sh('ip', ['tuntap', 'add', 'dev', tap, 'mode', 'tap']); // persistent, held by no one until QEMU opens it
@@ -57,8 +60,8 @@ test('QEMU guests on TAPs in a bridged network', { timeout: 240_000 }, async (t)
     sw = await Switch.start({
       name: `${topo.prefix}vm`,
       runDir: `/tmp/${topo.prefix}-run`,
-      ports: { g1: { afpacket: taps[0] }, g2: { afpacket: taps[1] }, web: { afpacket: web.rootIf } },
-      networks: { lan: { mode: 'bridged', ports: ['g1', 'g2', 'web'] } },
+      ports: { g1: { afpacket: taps[0] }, g2: { afpacket: taps[1] }, web: { afpacket: web.rootIf }, web2: { afpacket: web2.rootIf } },
+      networks: { lan: { mode: 'bridged', ports: ['g1', 'g2', 'web', 'web2'] } },
     }, { log: () => {} });
 
     const page = `<html><body>switchyard ${topo.prefix} ${randomBytes(8).toString('hex')}</body></html>\n`.repeat(40);
@@ -78,6 +81,35 @@ test('QEMU guests on TAPs in a bridged network', { timeout: 240_000 }, async (t)
       assert.equal(Number(w!.words[0]), Buffer.byteLength(page), info);
       assert.equal(w!.kv.md5, createHash('md5').update(page).digest('hex'), info);
       assert.ok(sw!.fdb().some((e) => e.mac === `${macBase}:01` && e.port === 'g1'), 'the guest was learned on g1');
+    });
+
+    await t.test('a guest started with the shipped hook as script= joins with no manual step; stopping it detaches its port', async () => {
+      const bin = join(fileURLToPath(new URL('../../bin/', import.meta.url)));
+      const runDir = `/tmp/${topo.prefix}-run`;
+      const ctl: ControlServer = await startControlServer(sw!, join(runDir, `${sw!.name}.sock`));
+      const tap = `${topo.prefix}hk`; // QEMU creates it; the hook attaches it
+      topo.own(tap);
+      try {
+        let seen = false;
+        const g = startGuest({
+          guest, tap, mac: `${macBase}:09`, name: 'vm9', timeoutMs: 45_000,
+          job: { ip: `${net(19)}/24`, ping: [net(1)], linger: 1 },
+          script: join(bin, 'switchyard-ifup'), downscript: join(bin, 'switchyard-ifdown'),
+          env: { SWITCHYARD_NAME: sw!.name, SWITCHYARD_NETWORK: 'lan', SWITCHYARD_RUN_DIR: runDir },
+          onLine: () => { if (!seen && sw!.ports().some((p) => p.name === tap)) seen = true; },
+        });
+        running.push(g);
+        const r = await g.result;
+        const info = describe(r);
+        assert.ok(r.done, info);
+        assert.ok(resultOf(r, 'ping', net(1))?.ok, info);
+        assert.ok(seen, 'the hook added a port named after the TAP while the guest ran');
+        await waitFor('the port gone after QEMU exits', () => !sw!.ports().some((p) => p.name === tap), 10_000);
+        // the others keep forwarding
+        assert.equal(await ping(topo, web.ns, net(2), 2), 2, 'web still reaches web2');
+      } finally {
+        await ctl.close();
+      }
     });
 
     await t.test('two guests booted at once ping each other', async () => {
