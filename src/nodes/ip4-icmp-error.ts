@@ -14,7 +14,8 @@ import { GraphNode } from '../engine/node.js';
 import type { PacketPool } from '../engine/pool.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { mayReplyWithError, writeIcmpError } from '../wire/icmp4.js';
-import type { Ip4Context } from './ip4-context.js';
+import { Role, type Ip4Context } from './ip4-context.js';
+import { untranslateInbound } from './nat44-icmp.js';
 
 const NEXT_REWRITE = 0;
 const D_SUPPRESSED = 0, D_RATE = 1, D_NO_ROUTE = 2;
@@ -57,6 +58,9 @@ export class Ip4IcmpError extends GraphNode {
       const nh = ctx.route(port, origSrc);
       if (nh === 0) { this.drop(s, D_NO_ROUTE); continue; }
       this.tokens--;
+      // a packet that came in through a nat uplink is quoted as it arrived, not as translated
+      const nat = ctx.natOfPort[port];
+      if (nat >= 0 && ctx.role[port] === Role.uplink) untranslateInbound(b, dv, ipo, ctx.nats[nat], ctx.natAddr[nat]);
       const a = pool.aux[s];
       pool.length[s] = writeIcmpError(b, o, {
         srcMac: 0, dstMac: 0, srcIp: ctx.addr[port], dstIp: origSrc,

@@ -63,3 +63,34 @@ export function translateIcmpError(b: Uint8Array, dv: DataView, ipo: number, tot
   icmpFillChecksum(b, l4, total - hl);
   return true;
 }
+
+/**
+ * Undo the inbound translation of a packet that came in through a nat uplink (DNAT of a reply
+ * or a forward), so that an ICMP error the switch builds about it (host unreachable when the
+ * VM never answers ARP) quotes it as its sender sent it: to the uplink address and the
+ * external port, never the VM's private address. False when no flow matches (left as is).
+ */
+export function untranslateInbound(b: Uint8Array, dv: DataView, ipo: number, ct: Conntrack, ext: number): boolean {
+  const hl = (b[ipo] & 15) << 2;
+  const l4 = ipo + hl;
+  const proto = b[ipo + 9];
+  const src = dv.getUint32(ipo + 12), dst = dv.getUint32(ipo + 16);
+  if ((dv.getUint16(ipo + 6) & 0x1fff) !== 0) return false;
+  if (proto === TCP || proto === UDP) {
+    const f = ct.lookupOut(proto, dst, dv.getUint16(l4 + 2), src, dv.getUint16(l4));
+    if (f < 0) return false;
+    ip4SetDst(b, ipo, ext);
+    l4UpdateAddr(b, l4, proto, dst, ext);
+    l4UpdatePort(b, l4, proto, 2, ct.extPort(f));
+    return true;
+  }
+  if (proto === ICMP && b[l4] === 0) {
+    const id = dv.getUint16(l4 + 4);
+    const f = ct.lookupOut(ICMP, dst, id, src, id);
+    if (f < 0) return false;
+    ip4SetDst(b, ipo, ext);
+    setEchoId(b, l4, ct.extPort(f));
+    return true;
+  }
+  return false;
+}
