@@ -34,14 +34,16 @@ export interface CliIO {
 export const USAGE = `usage: switchyard <command> [options]
 
 commands:
-  run [-c FILE]                        run the switch in the foreground until SIGINT/SIGTERM
+  run [-c FILE]                        run the switch in the foreground until SIGINT/SIGTERM;
+                                       SIGHUP re-reads FILE and adds, removes or replaces ports
                                        (without -c: the built-in default, examples/default.yaml:
                                        isolated network 10.99.0.0/24, DHCP, host on TAP sy-host)
   check -c FILE [--skip-interfaces]    validate a config file and print it normalised
   show WHAT [--json]                   read a running instance; WHAT is one of
                                        ${Object.keys(SHOW_KINDS).join(', ')}
-  port add NAME --afpacket IF|--tap IF --network NET [--promiscuous]
-                                       attach a port to a running instance (QEMU's script= hook)
+  port add NAME --afpacket IF|--tap IF|--stream PATH|--dgram PATH --network NET [--promiscuous]
+                                       attach a port to a running instance (QEMU's script= hook;
+                                       --stream/--dgram: a unix socket for QEMU's -netdev stream/dgram)
   port del NAME                        detach and forget a port
   capture PORT [-w FILE] [-c N] [-Q in|out|inout]
                                        pcap of the frames a port receives and sends
@@ -242,20 +244,26 @@ async function cmdPort(args: string[], io: CliIO): Promise<number> {
     ...INSTANCE_FLAGS,
     '--afpacket': { key: 'afpacket', takesValue: true },
     '--tap': { key: 'tap', takesValue: true },
+    '--stream': { key: 'stream', takesValue: true },
+    '--dgram': { key: 'dgram', takesValue: true },
     '--network': { key: 'network', takesValue: true },
     '--promiscuous': { key: 'promiscuous', takesValue: false },
   }, 'port');
+  const kinds = (['afpacket', 'tap', 'stream', 'dgram'] as const).filter((k) => flags[k] !== undefined);
   const [op, name, ...extra] = positional;
   if (op !== 'add' && op !== 'del') throw new UsageError('port: add or del?');
   if (!name) throw new UsageError(`port ${op}: NAME is required`);
   if (extra.length) throw new UsageError(`port ${op}: unexpected argument ${JSON.stringify(extra[0])}`);
   let req: Record<string, unknown>;
   if (op === 'add') {
-    if ((flags.afpacket === undefined) === (flags.tap === undefined)) throw new UsageError('port add: give exactly one of --afpacket IF or --tap IF');
+    if (kinds.length !== 1) throw new UsageError('port add: give exactly one of --afpacket IF, --tap IF, --stream PATH or --dgram PATH');
     if (typeof flags.network !== 'string') throw new UsageError('port add: --network NET is required');
-    req = { cmd: 'port', op, name, network: flags.network, ...(typeof flags.afpacket === 'string' ? { afpacket: flags.afpacket } : { tap: str(flags.tap) }), ...(flags.promiscuous ? { promiscuous: true } : {}) };
+    const kind = kinds[0];
+    // a socket path is the switch's to open, from its own working directory: make it absolute here
+    const dev = kind === 'stream' || kind === 'dgram' ? resolve(str(flags[kind])!) : str(flags[kind])!;
+    req = { cmd: 'port', op, name, network: flags.network, [kind]: dev, ...(flags.promiscuous ? { promiscuous: true } : {}) };
   } else {
-    if (flags.afpacket !== undefined || flags.tap !== undefined || flags.network !== undefined) throw new UsageError('port del: takes only NAME');
+    if (kinds.length || flags.network !== undefined) throw new UsageError('port del: takes only NAME');
     req = { cmd: 'port', op, name };
   }
   const inst = instanceOf(flags);
@@ -437,7 +445,22 @@ async function cmdRun(args: string[], io: CliIO): Promise<number> {
     };
     process.on('SIGINT', onStop);
     process.on('SIGTERM', onStop);
-    process.on('SIGHUP', () => log('SIGHUP: reload not supported yet; restart to apply a new configuration'));
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      if (file === undefined) {
+        log('SIGHUP: running the built-in default configuration; there is no file to re-read');
+        return;
+      }
+      log(`SIGHUP: re-reading ${file}`);
+      let next: Config;
+      try {
+        next = loadConfigFile(file);
+      } catch (e) {
+        log(`SIGHUP: ${(e as Error).message}; keeping the running configuration`);
+        return;
+      }
+      sw.reload(next).catch((e: Error) => log(`SIGHUP: ${e.message}; keeping the running configuration`));
+    });
   });
   try {
     await server.close();

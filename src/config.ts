@@ -50,6 +50,8 @@ export const DEFAULTS = {
 export const LIMITS = {
   nameMaxLength: 32,
   ifnameMaxLength: 15,
+  /** a unix socket path must fit sockaddr_un.sun_path (108 bytes with its NUL) */
+  socketPathMaxBytes: 107,
   mtuMin: 68,
   mtuMax: 9000,
   fdbAgingMax: 1_000_000,
@@ -65,7 +67,9 @@ export const LIMITS = {
 export const MODES = ['bridged', 'routed', 'nat', 'isolated'] as const satisfies readonly NetworkMode[];
 
 const TOP_KEYS = ['name', 'mac', 'runDir', 'stateDir', 'pool', 'ports', 'networks', 'routes', 'rules', 'tables'] as const;
-const PORT_KEYS = ['afpacket', 'tap', 'promiscuous', 'mtu', 'address'] as const;
+const PORT_KEYS = ['afpacket', 'tap', 'stream', 'dgram', 'promiscuous', 'mtu', 'address'] as const;
+/** The keys that name a port's kind; exactly one per port. */
+export const PORT_KINDS = ['afpacket', 'tap', 'stream', 'dgram'] as const;
 const NET_KEYS_COMMON = ['mode', 'ports', 'fdb'] as const;
 /** Keys that only some modes accept, and which. */
 const NET_KEYS_BY_MODE: Record<string, readonly NetworkMode[]> = {
@@ -287,6 +291,22 @@ function checkAbsPath(v: unknown, path: string): string {
   return s.length > 1 ? s.replace(/\/+$/, '') : s;
 }
 
+/**
+ * The path of a stream/dgram port's unix socket: absolute (the switch's working directory is
+ * nobody's business), at most 107 bytes, no NUL, not a directory name. Throws ConfigError.
+ */
+export function checkSocketPath(v: unknown, path: string): string {
+  const s = expectString(v, path, 'a unix socket path');
+  if (!s.startsWith('/')) throw new ConfigError(path, `${JSON.stringify(s)} must be an absolute path`);
+  if (s.includes('\0')) throw new ConfigError(path, 'path contains a NUL byte');
+  if (s.endsWith('/')) throw new ConfigError(path, `${JSON.stringify(s)} names a directory, not a socket file`);
+  const bytes = Buffer.byteLength(s);
+  if (bytes > LIMITS.socketPathMaxBytes) {
+    throw new ConfigError(path, `${JSON.stringify(s)} is ${bytes} bytes; a unix socket path holds at most ${LIMITS.socketPathMaxBytes}`);
+  }
+  return s.replace(/\/{2,}/g, '/');
+}
+
 // ---------------------------------------------------------------------------------------------
 // parseConfig
 
@@ -365,21 +385,33 @@ function parsePorts(raw: unknown): Record<string, PortConfig> {
   if (raw === undefined || raw === null) return out;
   const o = expectObj(raw, 'ports');
   const byIfname = new Map<string, string>();
+  const byPath = new Map<string, string>();
   for (const [pname, v] of Object.entries(o)) {
     const p = sub('ports', pname);
     checkName(pname, p, 'port');
-    const po = expectObj(v, p, 'a mapping such as { afpacket: eth0 } or { tap: sy-host }');
+    const po = expectObj(v, p, 'a mapping such as { afpacket: eth0 }, { tap: sy-host } or { stream: /run/vm1.sock }');
     checkKeys(po, p, PORT_KEYS);
-    const hasAf = given(po, 'afpacket');
-    const hasTap = given(po, 'tap');
-    if (hasAf && hasTap) throw new ConfigError(p, 'give only one of afpacket, tap');
-    if (!hasAf && !hasTap) throw new ConfigError(p, 'missing the port kind: give afpacket: IFNAME or tap: IFNAME');
-    const kind = hasAf ? 'afpacket' : 'tap';
+    const kinds = PORT_KINDS.filter((k) => given(po, k));
+    if (kinds.length > 1) throw new ConfigError(p, `give only one of ${PORT_KINDS.join(', ')} (got ${kinds.join(' and ')})`);
+    if (kinds.length === 0) throw new ConfigError(p, 'missing the port kind: give afpacket: IFNAME, tap: IFNAME, stream: PATH or dgram: PATH');
+    const kind = kinds[0];
+    const mtu = given(po, 'mtu') ? expectInt(po.mtu, sub(p, 'mtu'), LIMITS.mtuMin, LIMITS.mtuMax) : null;
+    if (kind === 'stream' || kind === 'dgram') {
+      // QEMU's socket netdevs: a unix socket path, no interface behind it
+      const socketPath = checkSocketPath(po[kind], sub(p, kind));
+      const other = byPath.get(socketPath);
+      if (other !== undefined) throw new ConfigError(sub(p, kind), `socket ${socketPath} is already used by port "${other}"`);
+      byPath.set(socketPath, pname);
+      for (const k of ['address', 'promiscuous'] as const) {
+        if (given(po, k)) throw new ConfigError(sub(p, k), `"${k}" applies only to ${k === 'address' ? 'tap' : 'afpacket'} ports, not ${kind}`);
+      }
+      out[pname] = { kind, name: pname, path: socketPath, mtu };
+      continue;
+    }
     const ifname = checkIfname(po[kind], sub(p, kind));
     const other = byIfname.get(ifname);
     if (other !== undefined) throw new ConfigError(sub(p, kind), `interface "${ifname}" is already used by port "${other}"`);
     byIfname.set(ifname, pname);
-    const mtu = given(po, 'mtu') ? expectInt(po.mtu, sub(p, 'mtu'), LIMITS.mtuMin, LIMITS.mtuMax) : null;
     if (kind === 'afpacket') {
       if (given(po, 'address')) {
         throw new ConfigError(sub(p, 'address'), '"address" applies only to tap ports (an afpacket interface is configured with ip addr, outside the switch)');
@@ -821,9 +853,12 @@ export function defaultConfig(): Config {
 export function configToPlain(c: Config): Record<string, unknown> {
   const ports: Record<string, unknown> = {};
   for (const [n, p] of Object.entries(c.ports)) {
-    ports[n] = p.kind === 'afpacket'
-      ? { afpacket: p.ifname, promiscuous: p.promiscuous, mtu: p.mtu }
-      : { tap: p.ifname, address: p.address, mtu: p.mtu };
+    switch (p.kind) {
+      case 'afpacket': ports[n] = { afpacket: p.ifname, promiscuous: p.promiscuous, mtu: p.mtu }; break;
+      case 'tap': ports[n] = { tap: p.ifname, address: p.address, mtu: p.mtu }; break;
+      case 'stream': ports[n] = { stream: p.path, mtu: p.mtu }; break;
+      case 'dgram': ports[n] = { dgram: p.path, mtu: p.mtu }; break;
+    }
   }
   const networks: Record<string, unknown> = {};
   for (const [n, net] of Object.entries(c.networks)) {

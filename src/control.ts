@@ -36,7 +36,7 @@ export interface ControlTarget {
   routes?(): unknown;
   conntrack?(): unknown;
   leases?(): unknown;
-  addPort?(name: string, spec: { afpacket?: string; tap?: string; network: string; promiscuous?: boolean }): unknown;
+  addPort?(name: string, spec: { afpacket?: string; tap?: string; stream?: string; dgram?: string; network: string; promiscuous?: boolean }): unknown;
   removePort?(name: string): boolean;
 }
 
@@ -117,7 +117,8 @@ const COMMANDS: Record<string, Handler> = {
   },
 
   // {"cmd":"port","op":"add","name":"vm9","afpacket":"tap9","network":"lan"} | {"cmd":"port","op":"del","name":"vm9"}
-  port: (req, conn) => {
+  // (or "tap": IF, "stream": PATH, "dgram": PATH instead of "afpacket")
+  port: async (req, conn) => {
     const t = conn.target;
     const name = req.name;
     if (typeof name !== 'string' || name === '') throw new RequestError('port: "name" must be a port name');
@@ -133,7 +134,8 @@ const COMMANDS: Record<string, Handler> = {
       if (network === undefined) throw new RequestError('port add: "network" is required');
       if (req.promiscuous !== undefined && typeof req.promiscuous !== 'boolean') throw new RequestError('port add: "promiscuous" must be true or false');
       try {
-        return { ok: true, data: t.addPort(name, { afpacket: str('afpacket'), tap: str('tap'), network, promiscuous: req.promiscuous as boolean | undefined }) };
+        const spec = { afpacket: str('afpacket'), tap: str('tap'), stream: str('stream'), dgram: str('dgram'), network, promiscuous: req.promiscuous as boolean | undefined };
+        return { ok: true, data: await t.addPort(name, spec) };
       } catch (e) {
         throw new RequestError(`port add ${name}: ${(e as Error).message}`);
       }

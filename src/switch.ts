@@ -2,20 +2,24 @@
 // the CLI uses too.
 //
 // It turns a configuration into a Dataplane with real ports: every configured port is
-// opened through the native addon (AF_PACKET rings or a TAP device), joined to its network,
-// and polled through libuv, so frames are serviced in bounded breaths when they arrive and
-// the process sleeps when nothing does. A one-second timer ages the MAC tables.
+// opened (AF_PACKET rings or a TAP device through the native addon, or a QEMU stream/dgram
+// unix socket, io/socket-port.ts), joined to its network, and serviced when frames arrive
+// (libuv polls the fds; a stream socket's 'data' event), in bounded breaths, so the process
+// sleeps when nothing does. A one-second timer ages the MAC tables.
+// reload() applies a changed configuration to the ports of bridged, nat and isolated
+// networks without touching the others' learned state (SIGHUP in `switchyard run`).
 // Views (ports, fdb, stats) are plain objects built on request, off the packet path.
 import { execFileSync } from 'node:child_process';
 import { Dataplane } from './dataplane.js';
 import { NativePort, processPool } from './io/native-port.js';
 import { native, type NativePortStats } from './io/native.js';
-import { ConfigError, checkInterfaces, parseConfig } from './config.js';
+import { DgramPort, StreamPort } from './io/socket-port.js';
+import { ConfigError, checkInterfaces, checkSocketPath, parseConfig } from './config.js';
 import { macToString, parseMac as parseMacNumber, parseIp4 } from './wire/addr.js';
 import { DhcpServer, type DhcpLeaseView } from './dhcp/server.js';
 import { LeaseStore } from './dhcp/lease-store.js';
 import { Routing, type NeighborView, type RouteView, type ConntrackView } from './routing.js';
-import type { CaptureFn } from './engine/ports.js';
+import type { CaptureFn, PortIo } from './engine/ports.js';
 import type { PacketPool } from './engine/pool.js';
 import type {
   Config, FdbEntryView, PortView, StatsView, NetworkConfig, PortConfig,
@@ -26,11 +30,52 @@ export interface SwitchOptions {
   log?: (msg: string) => void;
 }
 
+/** What port add accepts: exactly one of the kinds, and the network to join. */
+export interface PortAddSpec {
+  afpacket?: string;
+  tap?: string;
+  stream?: string;
+  dgram?: string;
+  network: string;
+  promiscuous?: boolean;
+}
+
+/** What reload() did. */
+export interface ReloadReport {
+  /** ports opened and joined */
+  added: string[];
+  /** ports closed and forgotten */
+  removed: string[];
+  /** ports whose settings changed: closed and opened again */
+  replaced: string[];
+  /** ports that should have been opened but could not be (they are not open now) */
+  failed: { port: string; error: string }[];
+  /** changes a reload does not apply (left as they were until a restart), one line each */
+  needsRestart: string[];
+}
+
+/** The device behind a port: a NativePort (afpacket, tap), a StreamPort or a DgramPort. */
+interface Device extends PortIo {
+  readonly mtu: number;
+  readonly mac: string | null;
+  readonly created: boolean;
+  poll(onReadable: (() => void) | null): void;
+  stats(): NativePortStats;
+  close(): void;
+  extraDrops?(): Record<string, number>;
+  peer?(): string | null;
+}
+
+/** The interface name, or the socket path of a stream/dgram port. */
+function deviceOf(cfg: PortConfig): string {
+  return cfg.kind === 'stream' || cfg.kind === 'dgram' ? cfg.path : cfg.ifname;
+}
+
 interface OpenPort {
   name: string;
   id: number;
   /** null while the interface is gone (the port waits, counters kept, for it to come back) */
-  io: NativePort | null;
+  io: Device | null;
   network: string | null;
   cfg: PortConfig;
   /** added at run time (port add, QEMU's hook): removed, not kept, when its interface goes */
@@ -75,7 +120,6 @@ function configureHostAddress(ifname: string, cidr: string): void {
 
 export class Switch {
   readonly name: string;
-  readonly config: Config;
   readonly dataplane: Dataplane;
   readonly pool: PacketPool;
   private readonly open = new Map<string, OpenPort>();
@@ -86,9 +130,14 @@ export class Switch {
   private readonly dhcp = new Map<string, DhcpServer>();
   private readonly started = Date.now();
   private stopped = false;
+  /** the configuration in effect: the one started with, plus what reloads applied */
+  private cfg: Config;
+  /** names of ports being opened (an await away from being in `open`) */
+  private readonly opening = new Set<string>();
+  private reloads: Promise<unknown> = Promise.resolve();
 
   private constructor(config: Config, log: (msg: string) => void) {
-    this.config = config;
+    this.cfg = config;
     this.name = config.name;
     this.log = log;
     this.pool = processPool(config.pool.slots);
@@ -111,7 +160,7 @@ export class Switch {
     const log = opts.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} switchyard[${cfg.name}]: ${m}\n`));
     const sw = new Switch(cfg, log);
     try {
-      sw.build();
+      await sw.build();
     } catch (err) {
       await sw.stop();
       throw err;
@@ -119,7 +168,10 @@ export class Switch {
     return sw;
   }
 
-  private build(): void {
+  /** The configuration in effect (what reloads applied included). */
+  get config(): Config { return this.cfg; }
+
+  private async build(): Promise<void> {
     const dp = this.dataplane;
     const networkOf = new Map<string, NetworkConfig>();
     for (const net of Object.values(this.config.networks)) {
@@ -135,7 +187,7 @@ export class Switch {
     this.nets = nets;
     for (const port of Object.values(this.config.ports)) {
       const net = networkOf.get(port.name) ?? null;
-      this.attach(port, net, false);
+      await this.attach(port, net, false);
     }
     if (Object.values(this.config.networks).some((n) => n.mode !== 'bridged')) {
       this.routing = new Routing(dp.ip4, {
@@ -179,10 +231,28 @@ export class Switch {
     this.log(`started: ${this.open.size} ports, ${nets.size} networks, pool ${this.pool.slots} slots`);
   }
 
+  /** Open the device of a port. Throws Error naming the interface or path and the errno text. */
+  private async openDevice(port: PortConfig): Promise<Device> {
+    switch (port.kind) {
+      case 'afpacket': case 'tap': return new NativePort(port);
+      case 'stream': return StreamPort.open({ name: port.name, path: port.path, mtu: port.mtu ?? 1500, pool: this.pool, log: this.log });
+      case 'dgram': return new DgramPort({ path: port.path, mtu: port.mtu ?? 1500 });
+    }
+  }
+
   /** Open a port's device and join it to its network. */
-  private attach(port: PortConfig, net: NetworkConfig | null, dynamic: boolean): OpenPort {
+  private async attach(port: PortConfig, net: NetworkConfig | null, dynamic: boolean): Promise<OpenPort> {
     const dp = this.dataplane;
-    const io = new NativePort(port);
+    if (this.opening.has(port.name)) throw new Error(`port "${port.name}" is being added already`);
+    this.opening.add(port.name);
+    let io: Device;
+    try {
+      io = await this.openDevice(port);
+    } finally {
+      this.opening.delete(port.name);
+    }
+    if (this.stopped) { io.close(); throw new Error('the switch is stopped'); }
+    if (this.open.has(port.name)) { io.close(); throw new Error(`port "${port.name}" exists already`); }
     if (port.kind === 'tap' && port.address) {
       try {
         configureHostAddress(port.ifname, port.address);
@@ -196,8 +266,19 @@ export class Switch {
     this.open.set(port.name, open);
     if (net && net.mode === 'nat' && net.uplink?.port === port.name) dp.joinRouter(id, this.nets.get(net.name)!);
     else if (net) dp.joinNetwork(id, this.nets.get(net.name)!);
+    if (io instanceof StreamPort) {
+      // down until a QEMU connects; what was learned behind it is forgotten when it goes
+      const stream = io;
+      dp.ports.setUp(id, stream.connected);
+      stream.onLinkChange((up) => {
+        if (this.stopped || open.io !== stream) return;
+        if (!up) dp.forgetPort(id);
+        dp.ports.setUp(id, up);
+      });
+    }
     io.poll(() => { if (!this.stopped) dp.service(id); });
-    this.log(`port ${port.name}: ${port.kind} ${port.ifname}${io.created ? ' (created)' : ''}, mtu ${io.mtu}${net ? `, network ${net.name}` : ', in no network'}`);
+    const how = port.kind === 'stream' ? ' (listening)' : port.kind === 'dgram' ? ' (bound)' : io.created ? ' (created)' : '';
+    this.log(`port ${port.name}: ${port.kind} ${deviceOf(port)}${how}, mtu ${io.mtu}${net ? `, network ${net.name}` : ', in no network'}`);
     return open;
   }
 
@@ -206,21 +287,35 @@ export class Switch {
    * an existing interface, or a TAP, joined to a bridged, nat or isolated network. The other
    * ports and every learned table are untouched. Throws an Error that says what is wrong.
    */
-  addPort(name: string, spec: { afpacket?: string; tap?: string; network: string; promiscuous?: boolean }): PortView {
+  async addPort(name: string, spec: PortAddSpec): Promise<PortView> {
     if (this.stopped) throw new Error('the switch is stopped');
     if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(name)) throw new Error(`port name ${JSON.stringify(name)}: use 1-32 of A-Z a-z 0-9 _ . : -`);
-    if (this.open.has(name) || this.dataplane.ports.id(name) >= 0) throw new Error(`port "${name}" exists already`);
+    if (this.open.has(name) || this.opening.has(name) || this.dataplane.ports.id(name) >= 0) throw new Error(`port "${name}" exists already`);
     const net = this.config.networks[spec.network];
     if (!net) throw new Error(`no network "${spec.network}" (networks: ${Object.keys(this.config.networks).join(', ') || 'none'})`);
     if (!LIVE_MODES.has(net.mode)) throw new Error(`network "${spec.network}" is ${net.mode}: its ports come from the config (hosts, uplink); edit it and send SIGHUP`);
-    if ((spec.afpacket === undefined) === (spec.tap === undefined)) throw new Error('give exactly one of --afpacket IF or --tap IF');
-    const ifname = (spec.afpacket ?? spec.tap)!;
-    if (!/^[^/:\s]{1,15}$/.test(ifname)) throw new Error(`interface name ${JSON.stringify(ifname)} is not a Linux interface name`);
-    for (const p of this.open.values()) if (p.cfg.ifname === ifname) throw new Error(`interface ${ifname} is port "${p.name}" already`);
-    const cfg: PortConfig = spec.afpacket !== undefined
-      ? { kind: 'afpacket', name, ifname, promiscuous: spec.promiscuous ?? false, mtu: null }
-      : { kind: 'tap', name, ifname, address: null, mtu: null };
-    this.attach(cfg, net, true);
+    const kinds = (['afpacket', 'tap', 'stream', 'dgram'] as const).filter((k) => spec[k] !== undefined);
+    if (kinds.length !== 1) throw new Error('give exactly one of --afpacket IF, --tap IF, --stream PATH or --dgram PATH');
+    const kind = kinds[0];
+    let cfg: PortConfig;
+    if (kind === 'stream' || kind === 'dgram') {
+      let path: string;
+      try {
+        path = checkSocketPath(spec[kind], kind);
+      } catch (e) {
+        throw new Error((e as Error).message);
+      }
+      for (const p of this.open.values()) if (deviceOf(p.cfg) === path) throw new Error(`socket ${path} is port "${p.name}" already`);
+      cfg = { kind, name, path, mtu: null };
+    } else {
+      const ifname = spec[kind]!;
+      if (!/^[^/:\s]{1,15}$/.test(ifname)) throw new Error(`interface name ${JSON.stringify(ifname)} is not a Linux interface name`);
+      for (const p of this.open.values()) if (deviceOf(p.cfg) === ifname) throw new Error(`interface ${ifname} is port "${p.name}" already`);
+      cfg = kind === 'afpacket'
+        ? { kind: 'afpacket', name, ifname, promiscuous: spec.promiscuous ?? false, mtu: null }
+        : { kind: 'tap', name, ifname, address: null, mtu: null };
+    }
+    await this.attach(cfg, net, true);
     return this.ports().find((p) => p.name === name)!;
   }
 
@@ -233,6 +328,143 @@ export class Switch {
     this.open.delete(name);
     this.log(`port ${name}: removed`);
     return true;
+  }
+
+  /**
+   * Apply a changed configuration (SIGHUP): the ports of bridged, nat and isolated networks
+   * (and ports in no network) that were removed are closed, new ones opened and joined, and
+   * changed ones closed and opened again; every other port keeps its device, counters and
+   * learned MACs and neighbours. What a reload cannot apply is left exactly as it was and
+   * reported in `needsRestart`: new, removed or re-moded networks, changed network settings
+   * (address, dhcp, fdb, uplink, ...), routes, rules and tables, instance settings (name,
+   * mac, runDir, stateDir, pool), and ports a routed network, an uplink, a rule or a
+   * `dev PORT` route refers to. Ports added at run time (`port add`) are kept unless the new
+   * file declares a port of the same name.
+   * Throws ConfigError, before changing anything, for a bad configuration or an afpacket
+   * interface to attach that does not exist. A port that cannot be opened is reported in
+   * `failed` (and logged); the rest of the reload still happens. Reloads run one at a time.
+   */
+  reload(config: unknown): Promise<ReloadReport> {
+    const run = this.reloads.then(() => this.reloadNow(config));
+    this.reloads = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(config: unknown): Promise<ReloadReport> {
+    if (this.stopped) throw new Error('the switch is stopped');
+    const next = isNormalised(config) ? config : parseConfig(config);
+    const cur = this.cfg;
+    const report: ReloadReport = { added: [], removed: [], replaced: [], failed: [], needsRestart: [] };
+    const restart = (what: string): void => { report.needsRestart.push(what); };
+    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+    for (const k of ['name', 'mac', 'runDir', 'stateDir'] as const) {
+      if (cur[k] !== next[k]) restart(`${k} changed (${cur[k]} -> ${next[k]})`);
+    }
+    if (cur.pool.slots !== next.pool.slots) restart(`pool.slots changed (${cur.pool.slots} -> ${next.pool.slots})`);
+    for (const k of ['routes', 'rules', 'tables'] as const) if (!same(cur[k], next[k])) restart(`${k} changed`);
+
+    // networks whose membership a reload may change: live modes, present and otherwise unchanged
+    const live = new Set<string>();
+    for (const name of new Set([...Object.keys(cur.networks), ...Object.keys(next.networks)])) {
+      const a = cur.networks[name], b = next.networks[name];
+      if (!a) { restart(`network ${name} is new`); continue; }
+      if (!b) { restart(`network ${name} was removed from the file`); continue; }
+      if (a.mode !== b.mode) { restart(`network ${name}: mode changed (${a.mode} -> ${b.mode})`); continue; }
+      const keys = (Object.keys(a) as (keyof NetworkConfig)[]).filter((k) => k !== 'ports' && !same(a[k], b[k]));
+      if (!LIVE_MODES.has(a.mode)) {
+        if (keys.length || !same(a.ports, b.ports)) restart(`network ${name} (${a.mode}): ${[...keys, ...(same(a.ports, b.ports) ? [] : ['ports'])].join(', ')} changed`);
+        continue;
+      }
+      if (keys.length) { restart(`network ${name}: ${keys.join(', ')} changed`); continue; }
+      live.add(name);
+    }
+
+    // where each port sits, and which ports the routing configuration refers to
+    const memberOf = (c: Config, port: string): string | null => {
+      for (const n of Object.values(c.networks)) if (n.ports.includes(port)) return n.name;
+      return null;
+    };
+    const pinned = (c: Config): Set<string> => {
+      const out = new Set<string>();
+      for (const n of Object.values(c.networks)) {
+        if (n.uplink) out.add(n.uplink.port);
+        if (!LIVE_MODES.has(n.mode)) for (const p of n.ports) out.add(p);
+      }
+      for (const r of c.rules) out.add(r.fromPort);
+      for (const r of [...c.routes, ...Object.values(c.tables).flat()]) {
+        const m = /\bdev\s+(\S+)/.exec(r);
+        if (m) out.add(m[1]);
+      }
+      return out;
+    };
+    const pinCur = pinned(cur), pinNext = pinned(next);
+    const movable = (pins: Set<string>, port: string, net: string | null): boolean => !pins.has(port) && (net === null || live.has(net));
+
+    const removes: string[] = [];
+    const adds: { cfg: PortConfig; net: string | null }[] = [];
+    for (const name of new Set([...Object.keys(cur.ports), ...Object.keys(next.ports)])) {
+      const a = cur.ports[name], b = next.ports[name];
+      const na = a ? memberOf(cur, name) : null, nb = b ? memberOf(next, name) : null;
+      const dyn = this.open.get(name)?.dynamic === true;
+      if (a && b && same(a, b) && na === nb && this.open.has(name)) continue;
+      if ((a && !movable(pinCur, name, na)) || (b && !movable(pinNext, name, nb))) {
+        if (a && b && same(a, b) && na === nb) continue; // unchanged, just not open (its interface is gone)
+        const what = !a ? 'is new' : !b ? 'was removed' : 'changed';
+        const why = pinCur.has(name) || pinNext.has(name)
+          ? 'the routing configuration refers to it (a routed network, an uplink, a rule or a dev route)'
+          : `network ${a && na !== null && !live.has(na) ? na : nb} is not reloaded`;
+        restart(`port ${name}: ${what}, but ${why}`);
+        continue;
+      }
+      if (a && this.open.has(name)) removes.push(name);
+      else if (!a && b && dyn) removes.push(name); // a run-time port of the same name gives way to the file
+      if (b) adds.push({ cfg: b, net: nb });
+    }
+
+    // refuse the whole reload, before touching anything, for interfaces that are not there
+    for (const { cfg } of adds) {
+      if (cfg.kind === 'afpacket' && !interfaceExists(cfg.ifname)) {
+        throw new ConfigError(`ports.${cfg.name}.afpacket`, `interface "${cfg.ifname}" does not exist`);
+      }
+    }
+
+    const eff: Config = structuredClone(cur);
+    const leave = (name: string): void => {
+      delete eff.ports[name];
+      for (const n of Object.values(eff.networks)) n.ports = n.ports.filter((p) => p !== name);
+    };
+    for (const name of removes) {
+      this.removePort(name);
+      leave(name);
+    }
+    for (const { cfg, net } of adds) {
+      const wasOpen = removes.includes(cfg.name) && !!cur.ports[cfg.name];
+      try {
+        const holder = [...this.open.values()].find((p) => deviceOf(p.cfg) === deviceOf(cfg));
+        if (holder) throw new Error(`${cfg.kind === 'stream' || cfg.kind === 'dgram' ? 'socket' : 'interface'} ${deviceOf(cfg)} is port "${holder.name}" already`);
+        await this.attach(cfg, net === null ? null : next.networks[net], false);
+        eff.ports[cfg.name] = cfg;
+        if (net !== null) eff.networks[net].ports.push(cfg.name);
+        (wasOpen ? report.replaced : report.added).push(cfg.name);
+      } catch (err) {
+        const error = (err as Error).message;
+        report.failed.push({ port: cfg.name, error });
+        this.log(`reload: port ${cfg.name}: cannot be opened: ${error}`);
+      }
+    }
+    for (const name of removes) if (!adds.some((x) => x.cfg.name === name)) report.removed.push(name);
+    // keep the file's order of members where it can
+    for (const name of live) {
+      const order = next.networks[name].ports;
+      eff.networks[name].ports.sort((x, y) => (order.indexOf(x) + 1 || Infinity) - (order.indexOf(y) + 1 || Infinity));
+    }
+    this.cfg = eff;
+
+    for (const r of report.needsRestart) this.log(`reload: ${r}: needs a restart (left as it was)`);
+    const n = (l: unknown[], what: string): string => `${l.length} ${what}`;
+    this.log(`reload: ${n(report.added, 'added')}, ${n(report.removed, 'removed')}, ${n(report.replaced, 'replaced')}, ${n(report.failed, 'failed')}, ${n(report.needsRestart, 'left for a restart')}`);
+    return report;
   }
 
   private detach(p: OpenPort): void {
@@ -302,12 +534,14 @@ export class Switch {
       add('gso-error', ns.rxGsoErrors);
       add('kernel-ring-full', ns.rxKernelDrops);
       add('rx-error', ns.rxErrors);
+      if (p.io?.extraDrops) for (const [k, v] of Object.entries(p.io.extraDrops())) add(k, v);
       let rxDrops = 0;
       for (const v of Object.values(drops)) rxDrops += v;
+      const socket = p.cfg.kind === 'stream' || p.cfg.kind === 'dgram';
       return {
         name: p.name,
         kind: p.cfg.kind,
-        ifname: p.cfg.ifname,
+        ifname: deviceOf(p.cfg),
         network: p.network,
         state: pt.up[p.id] === 1 ? 'up' as const : 'down' as const,
         mac: p.mac,
@@ -318,6 +552,7 @@ export class Switch {
           rxDrops, txDrops: pt.txDrops[p.id] + ns.txErrors,
         },
         drops,
+        ...(socket ? { peer: p.io?.peer?.() ?? null } : {}),
       };
     });
   }

@@ -24,7 +24,34 @@ export interface TapPortConfig {
   mtu: number | null;
 }
 
-export type PortConfig = AfPacketPortConfig | TapPortConfig;
+/**
+ * QEMU's `-netdev stream` (QEMU 7.2+): the switch listens on a unix socket at `path` and one
+ * QEMU connects; each frame is a 4-byte big-endian length followed by the frame.
+ */
+export interface StreamPortConfig {
+  kind: 'stream';
+  name: string;
+  /** absolute path of the unix socket the switch listens on */
+  path: string;
+  /** null: 1500 */
+  mtu: number | null;
+}
+
+/**
+ * QEMU's `-netdev dgram` (QEMU 7.2+): the switch binds a unix datagram socket at `path`; one
+ * frame per datagram; replies go to the address the last datagram came from.
+ */
+export interface DgramPortConfig {
+  kind: 'dgram';
+  name: string;
+  /** absolute path of the unix datagram socket the switch binds */
+  path: string;
+  /** null: 1500 */
+  mtu: number | null;
+}
+
+export type PortConfig = AfPacketPortConfig | TapPortConfig | StreamPortConfig | DgramPortConfig;
+export type PortKind = PortConfig['kind'];
 
 export interface FdbConfig { agingSeconds: number; maxEntries: number }
 
@@ -86,7 +113,8 @@ export interface PortCounters {
 
 export interface PortView {
   name: string;
-  kind: 'afpacket' | 'tap';
+  kind: PortKind;
+  /** the interface; for stream and dgram ports the socket path */
   ifname: string;
   network: string | null;
   state: 'up' | 'down';
@@ -95,6 +123,12 @@ export interface PortView {
   counters: PortCounters;
   /** drop counters of this port by reason ("oversize": 3, ...) */
   drops: Record<string, number>;
+  /**
+   * stream and dgram ports only: who is on the other end. stream: "connected" or null (no QEMU
+   * connected; the port is down); dgram: the socket address frames are sent to (the last
+   * sender's path), null until a datagram arrived.
+   */
+  peer?: string | null;
 }
 
 export interface FdbEntryView {

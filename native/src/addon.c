@@ -5,7 +5,9 @@
  * burst, never per packet. Ports are named by a number: the low 16 bits index the table, the
  * high bits are a generation, so a stale handle of a closed port never reaches a new one.
  * Errors at open name the interface and the errno text ("afpacket sy-vm1: No such device")
- * and carry .code (e.g. "ENODEV") and .syscall (the step that failed).
+ * and carry .code (e.g. "ENODEV") and .syscall (the step that failed). A dgram port is named by
+ * its socket path, and its open errors add the step in parentheses ("dgram /run/vm.sock:
+ * Address already in use (bound by another process)").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,12 +38,15 @@ static addon_t *get_addon(napi_env env) {
   return d;
 }
 
-static napi_value throw_sys(napi_env env, const char *kind, const char *ifname, int e,
-                            const char *what) {
-  char msg[160];
+static napi_value throw_sys_why(napi_env env, const char *kind, const char *ifname, int e,
+                                const char *what, int why) {
+  char msg[320];
   napi_value m, c, err, sc;
   const char *code = strerrorname_np(e);
-  snprintf(msg, sizeof msg, "%s %s: %s", kind, ifname, strerror(e));
+  if (why && what && *what)
+    snprintf(msg, sizeof msg, "%s %s: %s (%s)", kind, ifname, strerror(e), what);
+  else
+    snprintf(msg, sizeof msg, "%s %s: %s", kind, ifname, strerror(e));
   if (napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m) != napi_ok ||
       napi_create_string_utf8(env, code ? code : "EUNKNOWN", NAPI_AUTO_LENGTH, &c) != napi_ok ||
       napi_create_error(env, c, m, &err) != napi_ok)
@@ -50,6 +55,19 @@ static napi_value throw_sys(napi_env env, const char *kind, const char *ifname, 
     napi_set_named_property(env, err, "syscall", sc);
   napi_throw(env, err);
   return NULL;
+}
+
+static napi_value throw_sys(napi_env env, const char *kind, const char *ifname, int e,
+                            const char *what) {
+  return throw_sys_why(env, kind, ifname, e, what, 0);
+}
+
+/* How errors name a port: its kind and its interface (or, for a dgram port, its path). */
+static const char *kind_name(const port_t *p) {
+  return p->kind == PORT_TAP ? "tap" : p->kind == PORT_UNIX_DGRAM ? "dgram" : "afpacket";
+}
+static const char *port_label(const port_t *p) {
+  return p->kind == PORT_UNIX_DGRAM ? udg_path(p) : p->ifname;
 }
 
 static napi_value type_error(napi_env env, const char *msg) {
@@ -113,7 +131,9 @@ static void free_port(addon_t *a, port_t *p, int teardown) {
   for (uint32_t i = 0; i < MAX_PORTS; i++)
     if (a->ports[i] == p) { a->ports[i] = NULL; a->open--; }
   if (teardown) poll_drop(p); else poll_stop(p);
-  if (p->kind == PORT_TAP) tap_close(p); else afp_close(p);
+  if (p->kind == PORT_TAP) tap_close(p);
+  else if (p->kind == PORT_UNIX_DGRAM) udg_close(p);
+  else afp_close(p);
   free(p);
 }
 
@@ -285,6 +305,48 @@ static napi_value open_tap(napi_env env, napi_callback_info info) {
   return res;
 }
 
+static napi_value open_unix_dgram(napi_env env, napi_callback_info info) {
+  addon_t *a = get_addon(env);
+  size_t argc = 1;
+  napi_value argv[1];
+  char path[256];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return type_error(env, "openUnixDgram(path)");
+  int r = get_string(env, argv[0], path, sizeof path);
+  if (r == -1) return type_error(env, "openUnixDgram: path must be a string");
+  if (r == -2) return throw_sys_why(env, "dgram", path, ENAMETOOLONG, "path", 1);
+  port_t *p = calloc(1, sizeof *p);
+  if (!p) return throw_sys(env, "dgram", path, ENOMEM, "calloc");
+  const char *what = "";
+  int e = udg_open(p, path, &what);
+  if (e) {
+    udg_close(p);
+    free(p);
+    return throw_sys_why(env, "dgram", path, e, what, 1);
+  }
+  napi_value h = new_handle(env, a, p);
+  if (!h) { udg_close(p); free(p); }
+  return h;
+}
+
+static napi_value unix_dgram_peer(napi_env env, napi_callback_info info) {
+  addon_t *a = get_addon(env);
+  size_t argc = 1;
+  napi_value argv[1], v;
+  char buf[256];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return type_error(env, "unixDgramPeer(handle)");
+  port_t *p = get_port(env, a, argv[0], 0);
+  if (!p) return NULL;
+  if (p->kind != PORT_UNIX_DGRAM) return type_error(env, "unixDgramPeer: not a dgram port");
+  if (!udg_peer(p, buf, sizeof buf)) {
+    CHECK(napi_get_null(env, &v));
+    return v;
+  }
+  CHECK(napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &v));
+  return v;
+}
+
 static napi_value close_port(napi_env env, napi_callback_info info) {
   addon_t *a = get_addon(env);
   size_t argc = 1;
@@ -338,6 +400,7 @@ static napi_value rx(napi_env env, napi_callback_info info) {
   if (!get_burst(env, a, argv[1], argv[2], &slots, &n)) return NULL;
   uint32_t got = n == 0 ? 0
                  : p->kind == PORT_TAP ? tap_rx(p, &a->pool, slots, n)
+                 : p->kind == PORT_UNIX_DGRAM ? udg_rx(p, &a->pool, slots, n)
                                        : afp_rx(p, &a->pool, slots, n);
   return num(env, got);
 }
@@ -355,6 +418,7 @@ static napi_value tx(napi_env env, napi_callback_info info) {
   if (!get_burst(env, a, argv[1], argv[2], &slots, &n)) return NULL;
   uint32_t done = n == 0 ? 0
                   : p->kind == PORT_TAP ? tap_tx(p, &a->pool, slots, n)
+                  : p->kind == PORT_UNIX_DGRAM ? udg_tx(p, &a->pool, slots, n)
                                         : afp_tx(p, &a->pool, slots, n);
   return num(env, done);
 }
@@ -374,9 +438,10 @@ static napi_value send_frame(napi_env env, napi_callback_info info) {
   if (!is_ta) return type_error(env, "send: frame must be a Uint8Array");
   CHECK(napi_get_typedarray_info(env, argv[1], &t, &len, &data, &ab, &off));
   if (t != napi_uint8_array) return type_error(env, "send: frame must be a Uint8Array");
-  long r = p->kind == PORT_TAP ? tap_send(p, data, len) : afp_send(p, data, len);
-  if (r < 0)
-    return throw_sys(env, p->kind == PORT_TAP ? "tap" : "afpacket", p->ifname, (int)-r, "send");
+  long r = p->kind == PORT_TAP ? tap_send(p, data, len)
+           : p->kind == PORT_UNIX_DGRAM ? udg_send(p, data, len)
+                                        : afp_send(p, data, len);
+  if (r < 0) return throw_sys(env, kind_name(p), port_label(p), (int)-r, "send");
   p->st.tx_frames++;
   p->st.tx_bytes += (uint64_t)r;
   return num(env, (double)r);
@@ -398,7 +463,7 @@ static napi_value poll_port(napi_env env, napi_callback_info info) {
   }
   if (t != napi_function) return type_error(env, "poll: cb must be a function or null");
   if (poll_start(p, env, argv[1]) < 0)
-    return throw_sys(env, p->kind == PORT_TAP ? "tap" : "afpacket", p->ifname, EIO, "uv_poll");
+    return throw_sys(env, kind_name(p), port_label(p), EIO, "uv_poll");
   return NULL;
 }
 
@@ -424,6 +489,10 @@ static napi_value stats(napi_env env, napi_callback_info info) {
   CHECK(napi_create_object(env, &o));
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
     CHECK(napi_set_named_property(env, o, f[i].k, num(env, (double)f[i].v)));
+  if (p->kind == PORT_UNIX_DGRAM) {
+    CHECK(napi_set_named_property(env, o, "txNoPeer", num(env, (double)udg_tx_no_peer(p))));
+    CHECK(napi_set_named_property(env, o, "peerChanges", num(env, (double)udg_peer_changes(p))));
+  }
   return o;
 }
 
@@ -462,6 +531,7 @@ static napi_value generate(napi_env env, napi_callback_info info) {
   if (argc < 4) return type_error(env, "generate(handle, frames, count, pps)");
   port_t *p = get_port(env, a, argv[0], 0);
   if (!p) return NULL;
+  if (p->kind == PORT_UNIX_DGRAM) return throw_sys(env, "dgram", udg_path(p), ENOTSUP, "generate");
   CHECK(napi_is_array(env, argv[1], &is_arr));
   if (!is_arr) return type_error(env, "generate: frames must be an array of Uint8Array");
   CHECK(napi_get_array_length(env, argv[1], &nf));
@@ -514,6 +584,7 @@ static napi_value sink(napi_env env, napi_callback_info info) {
   if (argc < 3) return type_error(env, "sink(handle, durationMs, idleMs)");
   port_t *p = get_port(env, a, argv[0], 0);
   if (!p) return NULL;
+  if (p->kind == PORT_UNIX_DGRAM) return throw_sys(env, "dgram", udg_path(p), ENOTSUP, "sink");
   if (get_u32(env, argv[1], &dur) < 0 || get_u32(env, argv[2], &idle) < 0)
     return type_error(env, "sink: durationMs and idleMs must be non-negative integers");
   sink_result_t s;
@@ -541,6 +612,8 @@ NAPI_MODULE_INIT() {
       {"attachPool", NULL, attach_pool, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openAfPacket", NULL, open_afpacket, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openTap", NULL, open_tap, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openUnixDgram", NULL, open_unix_dgram, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixDgramPeer", NULL, unix_dgram_peer, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, close_port, NULL, NULL, NULL, napi_enumerable, NULL},
       {"rx", NULL, rx, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tx", NULL, tx, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -4,7 +4,7 @@
  * The addon is small and dumb (DESIGN.md points 1, 6, 8): it moves bursts of frames between
  * kernel rings / fds and pool slots, one N-API call per burst, and allocates nothing per
  * packet. Everything here is plain data; the functions that act on it live in ring.c (AF_PACKET),
- * tap.c (TAP), offload.c (virtio-net header: checksum completion, software GSO),
+ * tap.c (TAP), unixdgram.c (unix datagram sockets), offload.c (virtio-net header: checksum completion, software GSO),
  * poll.c (readiness), link.c (interface facts), gen.c (benchmark helpers), addon.c (N-API glue).
  */
 #ifndef SWITCHYARD_LAYOUT_H
@@ -52,7 +52,7 @@ typedef struct {
   uint64_t tx_frames, tx_bytes, tx_ring_full, tx_errors;
 } port_stats_t;
 
-enum { PORT_AFPACKET = 1, PORT_TAP = 2 };
+enum { PORT_AFPACKET = 1, PORT_TAP = 2, PORT_UNIX_DGRAM = 3 };
 
 typedef struct port {
   int kind;
@@ -74,6 +74,7 @@ typedef struct port {
   struct virtio_net_hdr pend_vh;
 
   struct poller *poller; /* readiness (poll.c); NULL when not polling */
+  struct udg *udg;       /* unix datagram port state (unixdgram.c); NULL for other kinds */
 
   port_stats_t st;
 } port_t;
@@ -97,6 +98,19 @@ void tap_close(port_t *p);
 uint32_t tap_rx(port_t *p, pool_t *pool, const uint32_t *slots, uint32_t n);
 uint32_t tap_tx(port_t *p, pool_t *pool, const uint32_t *slots, uint32_t n);
 long tap_send(port_t *p, const uint8_t *frame, size_t len);
+
+/* ---- unixdgram.c ---- */
+/* A unix datagram socket bound at path (QEMU's -netdev dgram); replies go to the last sender. */
+int udg_open(port_t *p, const char *path, const char **what);
+void udg_close(port_t *p);
+uint32_t udg_rx(port_t *p, pool_t *pool, const uint32_t *slots, uint32_t n);
+uint32_t udg_tx(port_t *p, pool_t *pool, const uint32_t *slots, uint32_t n);
+long udg_send(port_t *p, const uint8_t *frame, size_t len);
+const char *udg_path(const port_t *p);
+/* The peer's address as text (a path, or "@name" for an abstract one) into buf; 0 if none yet. */
+int udg_peer(const port_t *p, char *buf, size_t cap);
+uint64_t udg_tx_no_peer(const port_t *p);
+uint64_t udg_peer_changes(const port_t *p);
 
 /* ---- offload.c ---- */
 /* Deliver one received frame into pool slots (the single copy). src/len: the frame as the

@@ -6,7 +6,7 @@
 import { native, type NativeAddon, type NativePortStats } from './native.js';
 import { PacketPool } from '../engine/pool.js';
 import type { PortIo } from '../engine/ports.js';
-import type { PortConfig } from '../types.js';
+import type { AfPacketPortConfig, TapPortConfig } from '../types.js';
 
 let sharedPool: PacketPool | null = null;
 
@@ -31,7 +31,7 @@ export class NativePort implements PortIo {
   private readonly addon: NativeAddon;
   private closed = false;
 
-  constructor(cfg: PortConfig) {
+  constructor(cfg: AfPacketPortConfig | TapPortConfig) {
     this.addon = native();
     this.kind = cfg.kind;
     this.ifname = cfg.ifname;

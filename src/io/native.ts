@@ -45,6 +45,10 @@ export interface NativePortStats {
   txBytes: number;
   txRingFull: number;      // frames not sent because the TX ring / fd was full
   txErrors: number;        // other transmit errors (e.g. ENETDOWN, EMSGSIZE)
+  /** dgram ports only: frames dropped because no datagram had told us where the peer is yet (also in txErrors) */
+  txNoPeer?: number;
+  /** dgram ports only: times the peer address changed (a VM came back on another path) */
+  peerChanges?: number;
 }
 
 export interface LinkInfo {
@@ -65,6 +69,14 @@ export interface NativeAddon {
   openAfPacket(ifname: string, opts: AfPacketOptions): number;
   /** Create (or open, if it exists) a TAP device, IFF_TAP|IFF_NO_PI, non-blocking, set up. Throws Error("tap IF: <strerror>"). */
   openTap(ifname: string): TapOpen;
+  /**
+   * Bind a unix datagram socket at path (QEMU's `-netdev dgram`): one frame per datagram,
+   * replies go to the address of the last datagram received. A stale socket file is replaced;
+   * the file is made 0660 and removed at close. Throws Error("dgram PATH: <strerror> (<step>)").
+   */
+  openUnixDgram(path: string): number;
+  /** Where a dgram port sends: the last sender's path ("@name" if abstract), null until one was heard. */
+  unixDgramPeer(handle: number): string | null;
   /** Close a port: stops polling, closes fds/unmaps rings. A created TAP disappears. */
   close(handle: number): void;
   /** Receive up to n frames into slots[0..n). Returns how many of those slots were filled, in order. */

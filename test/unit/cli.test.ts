@@ -126,7 +126,7 @@ test('check: bad files exit 2 with the path of the bad field', async () => {
   let r = await run(['check', '-c', bad]);
   assert.equal(r.code, 2);
   assert.equal(r.out, '');
-  assert.equal(r.err, 'switchyard: ports.a: unknown key "promiscous" (expected one of afpacket, tap, promiscuous, mtu, address)\n');
+  assert.equal(r.err, 'switchyard: ports.a: unknown key "promiscous" (expected one of afpacket, tap, stream, dgram, promiscuous, mtu, address)\n');
 
   r = await run(['check', '-c', EXAMPLE]);
   assert.equal(r.code, 2);
@@ -453,5 +453,30 @@ test('capture to stdout stops on abort and leaves whole records only', async () 
     assert.equal(tty, 2, 'refuses to write pcap to a terminal');
   } finally {
     await srv.close();
+  }
+});
+
+test('port add --stream/--dgram: the socket path goes to the instance absolute; kinds are exclusive', async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'sy-cli-port-'));
+  const seen: Record<string, unknown>[] = [];
+  const target = Object.assign(new Fake(), {
+    addPort: async (name: string, spec: Record<string, unknown>) => { seen.push({ name, ...spec }); return PORTS[0]; },
+  });
+  const server = await startControlServer(target, socketPath(runDir, 'lab'));
+  try {
+    const inst = ['--name', 'lab', '--run-dir', runDir];
+    const r = await run(['port', 'add', 'vm9', '--stream', 'vm9.sock', '--network', 'br0', ...inst]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, 'port vm9 added\n');
+    assert.equal(seen[0].stream, join(process.cwd(), 'vm9.sock'));
+    assert.equal((await run(['port', 'add', 'vm8', '--dgram', '/run/vm8.sock', '--network', 'br0', ...inst])).code, 0);
+    assert.equal(seen[1].dgram, '/run/vm8.sock');
+    const both = await run(['port', 'add', 'x', '--stream', '/a', '--dgram', '/b', '--network', 'br0', ...inst]);
+    assert.equal(both.code, 2);
+    assert.match(both.err, /give exactly one of --afpacket IF, --tap IF, --stream PATH or --dgram PATH/);
+    assert.equal((await run(['port', 'del', 'x', '--stream', '/a', ...inst])).code, 2);
+  } finally {
+    await server.close();
+    rmSync(runDir, { recursive: true, force: true });
   }
 });

@@ -121,7 +121,7 @@ test('the default config is valid and matches the README', () => {
 test('unknown keys name their path', () => {
   rejects(mutate((c) => { c.prots = {}; }), 'prots', /unknown key at the top level \(expected one of name, mac/);
   rejects(mutate((c) => { c.ports.vm9 = { afpaket: 'x' }; }), 'ports.vm9',
-    /^ports\.vm9: unknown key "afpaket" \(expected one of afpacket, tap, promiscuous, mtu, address\)$/);
+    /^ports\.vm9: unknown key "afpaket" \(expected one of afpacket, tap, stream, dgram, promiscuous, mtu, address\)$/);
   rejects(mutate((c) => { c.networks.br0.vlan = 5; }), 'networks.br0', /unknown key "vlan" \(expected one of mode, ports, fdb\)/);
   rejects(mutate((c) => { c.networks.private.dhcp.lease = 5; }), 'networks.private.dhcp', /unknown key "lease"/);
   rejects(mutate((c) => { c.networks.pub.uplink.gw = '1.2.3.4'; }), 'networks.pub.uplink', /unknown key "gw"/);
@@ -264,6 +264,33 @@ test('loadConfigFile: YAML and JSON syntax errors name file, line and column', (
   assert.throws(() => loadConfigFile(j), (e: unknown) => e instanceof ConfigError && e.path === `${j}:3:13` && /invalid JSON/.test(e.message));
   const good = join(dir, 'good.json');
   writeFileSync(good, JSON.stringify({ name: 'lab', ports: { a: { afpacket: 'eth0' } } }));
-  assert.equal(loadConfigFile(good).ports.a.ifname, 'eth0');
+  assert.equal((loadConfigFile(good).ports.a as { ifname: string }).ifname, 'eth0');
   assert.throws(() => loadConfigFile(join(dir, 'missing.yaml')), /missing\.yaml: cannot read config file: no such file/);
+});
+
+test('stream and dgram ports: QEMU socket paths, normalised and printed back', () => {
+  const c = parseConfig({
+    ports: { s: { stream: '/run/sy//vm1.sock' }, d: { dgram: '/run/sy/vm2.sock', mtu: 9000 }, a: { afpacket: 'eth0' } },
+    networks: { lan: { mode: 'bridged', ports: ['s', 'd', 'a'] } },
+  });
+  assert.deepEqual(c.ports.s, { kind: 'stream', name: 's', path: '/run/sy/vm1.sock', mtu: null });
+  assert.deepEqual(c.ports.d, { kind: 'dgram', name: 'd', path: '/run/sy/vm2.sock', mtu: 9000 });
+  assert.deepEqual(parseConfig(YAML.parse(formatConfig(c))), c);
+  assert.match(formatConfig(c), /s: \{ stream: \/run\/sy\/vm1\.sock, mtu: null \}/);
+  // no interface behind a socket: checkInterfaces leaves them alone
+  checkInterfaces(c, (i) => i === 'eth0');
+});
+
+test('stream and dgram port errors name their path', () => {
+  const port = (p: unknown): Record<string, unknown> => ({ ports: { x: p, y: { stream: '/tmp/y.sock' } } });
+  rejects(port({ stream: 'vm1.sock' }), 'ports.x.stream', /"vm1\.sock" must be an absolute path/);
+  rejects(port({ dgram: '/tmp/' }), 'ports.x.dgram', /names a directory/);
+  rejects(port({ stream: '/tmp/' + 'x'.repeat(110) }), 'ports.x.stream', /115 bytes; a unix socket path holds at most 107/);
+  rejects(port({ dgram: 42 }), 'ports.x.dgram', /expected a unix socket path, got number 42/);
+  rejects(port({ stream: '/tmp/a.sock', dgram: '/tmp/b.sock' }), 'ports.x', /give only one of afpacket, tap, stream, dgram \(got stream and dgram\)/);
+  rejects(port({ stream: '/tmp/y.sock' }), 'ports.y.stream', /socket \/tmp\/y\.sock is already used by port "x"/);
+  rejects(port({ dgram: '/tmp/a.sock', address: '10.0.0.1/24' }), 'ports.x.address', /applies only to tap ports, not dgram/);
+  rejects(port({ stream: '/tmp/a.sock', promiscuous: true }), 'ports.x.promiscuous', /applies only to afpacket ports, not stream/);
+  rejects(port({ stream: '/tmp/a.sock', mtu: 10000 }), 'ports.x.mtu', /out of range/);
+  rejects(port({ mtu: 1500 }), 'ports.x', /give afpacket: IFNAME, tap: IFNAME, stream: PATH or dgram: PATH/);
 });
