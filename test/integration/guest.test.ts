@@ -22,7 +22,8 @@ import { startControlServer, type ControlServer } from '../../src/control.ts';
 import { fileURLToPath } from 'node:url';
 import { Topology, ping, sh, shStatus, waitFor } from '../helpers/netns.ts';
 import { buildGuest, type Guest } from '../guest/build.ts';
-import { startGuest, resultOf, describe, type GuestRun, type RunningGuest, type GuestJob } from '../guest/qemu.ts';
+import { startGuest, resultOf, describe, qemuArgs, parseResult, type GuestRun, type RunningGuest, type GuestJob } from '../guest/qemu.ts';
+import { spawn } from 'node:child_process';
 
 test('QEMU guests on TAPs in a bridged network', { timeout: 240_000 }, async (t) => {
   assert.equal(shStatus('qemu-system-x86_64', ['--version']).status, 0, 'qemu-system-x86_64 is needed: apt-get install --no-install-recommends qemu-system-x86');
@@ -134,5 +135,45 @@ test('QEMU guests on TAPs in a bridged network', { timeout: 240_000 }, async (t)
     if (sw) await sw.stop();
     topo.dispose();
     rmSync(www, { recursive: true, force: true });
+  }
+});
+
+test('a QEMU guest on a stream socket port gets its address from DHCP and pings (no root, no TAP on the guest side)', { timeout: 120_000 }, async (t) => {
+  const guest: Guest = await buildGuest({ log: (s) => t.diagnostic(s) });
+  const topo = new Topology();
+  const runDir = mkdtempSync(join(tmpdir(), 'sy-stream-'));
+  let sw: Switch | null = null;
+  let g: RunningGuest | null = null;
+  try {
+    const third = 100 + (process.pid % 150);
+    const sock = join(runDir, 'vm1.sock');
+    sw = await Switch.start({
+      name: `${topo.prefix}st`, runDir, stateDir: runDir,
+      ports: { vm1: { stream: sock } },
+      networks: { lab: { mode: 'isolated', ports: ['vm1'], address: `10.122.${third}.1/24`, dhcp: { range: `10.122.${third}.100-10.122.${third}.199` } } },
+    }, { log: () => {} });
+    const args = qemuArgs({ guest, tap: 'unused', mac: '52:54:00:77:01:01', job: { dhcp: true, ping: [`10.122.${third}.1`] } });
+    args[args.indexOf('-netdev') + 1] = `stream,id=n0,server=off,addr.type=unix,addr.path=${sock}`;
+    const lines: string[] = [];
+    const proc = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    g = { proc, result: Promise.resolve(null as unknown as GuestRun), kill: () => { if (proc.exitCode === null) proc.kill('SIGKILL'); } };
+    let buf = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      let k;
+      while ((k = buf.indexOf('\n')) >= 0) { lines.push(buf.slice(0, k).replace(/\r/g, '')); buf = buf.slice(k + 1); }
+    });
+    await waitFor('guest done', () => lines.some((l) => l.includes('SY-DONE')) || proc.exitCode !== null, 90_000, 200);
+    const net = lines.map((l) => parseResult(l)).find((r) => r?.what === 'net');
+    const p = lines.map((l) => parseResult(l)).find((r) => r?.what === 'ping');
+    assert.ok(net?.ok && p?.ok, lines.join('\n'));
+    const lease = sw.leases().find((l) => l.mac === '52:54:00:77:01:01');
+    assert.ok(lease && lease.ip.startsWith(`10.122.${third}.1`), JSON.stringify(sw.leases()));
+    t.diagnostic(`stream guest leased ${lease!.ip}`);
+  } finally {
+    g?.kill();
+    if (sw) await sw.stop();
+    topo.dispose();
+    rmSync(runDir, { recursive: true, force: true });
   }
 });
