@@ -103,8 +103,10 @@ export function routed(routes: number, seconds: number): InProcessResult {
     for (let i = 0; i < routes; i++) {
       const len = rnd() % 100 === 0 ? 25 + (rnd() % 8) : lens[rnd() % lens.length];
       const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-      let p = (rnd() & mask) >>> 0;
-      if ((p >>> 24) === 0xc0 || (p >>> 24) === 0) p = (p ^ 0x40000000) >>> 0;
+      // unicast destinations only (no 0/8, 127/8, 224/4+: martians are dropped), none in 192/8 (the uplink's)
+      let first = 1 + (rnd() % 222);
+      if (first === 127 || first === 192) first++;
+      const p = (((rnd() & mask & 0x00ffffff) | (first << 24)) & mask) >>> 0;
       ctx.tables[0].add(p, len, nh);
       if (i % Math.floor(routes / 4096) === 0 && prefixes.length < 4096) prefixes.push((p | (rnd() & ~mask)) >>> 0);
     }

@@ -9,7 +9,7 @@
 // without it this script runs itself again with the flag.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { bridged, type InProcessResult } from './inprocess.ts';
+import { bridged, routed, nat, type InProcessResult, type NatResult } from './inprocess.ts';
 import { kernelBench, kernelTable, parseKernelFlags, writeResults, type KernelReport } from './kernel.ts';
 
 const argv = process.argv.slice(2);
@@ -34,12 +34,14 @@ if (!kernelOnly && typeof (globalThis as { gc?: unknown }).gc !== 'function') {
 function inprocessTable(rs: InProcessResult[]): string {
   const nodes = [...new Set(rs.flatMap((r) => Object.keys(r.nsPerPacket)))];
   const lines = [
-    'in-process: memory ports -> the bridged graph -> memory ports, one core, 64-byte frames',
+    'in-process: memory ports -> the whole graph -> memory ports, one core, 64-byte frames',
     `${'run'.padEnd(40)}${'Mpps'.padStart(7)}${'heap B/Mpkt'.padStart(13)}   ns/packet per node`,
   ];
   for (const r of rs) {
-    const ns = nodes.map((n) => `${n} ${r.nsPerPacket[n] ?? '-'}`).join(', ');
+    const ns = nodes.filter((n) => r.nsPerPacket[n]).map((n) => `${n} ${r.nsPerPacket[n]}`).join(', ');
     lines.push(`${r.name.padEnd(40)}${r.mpps.toFixed(2).padStart(7)}${Math.round(r.heapBytesPerMpkt).toString().padStart(13)}   ${ns}`);
+    const n = r as Partial<NatResult>;
+    if (n.newFlowsPerSec !== undefined) lines.push(`${''.padEnd(40)}new flows: ${(n.newFlowsPerSec / 1e6).toFixed(2)} M/s, ${Math.round(n.bytesPerFlow ?? 0)} B/flow`);
   }
   return lines.join('\n');
 }
@@ -49,7 +51,12 @@ async function main(): Promise<void> {
   if (!kernelOnly) {
     const secs = quick ? 1 : 3;
     console.log(`in-process (${secs} s each)...`);
-    out.inprocess = [bridged(2, secs), bridged(10000, secs)];
+    out.inprocess = [
+      bridged(2, secs), bridged(10000, secs),
+      bridged(2, secs, { copy: false }), bridged(10000, secs, { copy: false }),
+      routed(1, secs), ...(quick ? [] : [routed(1_000_000, secs)]),
+      nat(1, secs), nat(10_000, secs), ...(quick ? [] : [nat(1_000_000, secs)]),
+    ];
     console.log('\n' + inprocessTable(out.inprocess) + '\n');
   }
   if (!inprocessOnly) {
