@@ -18,8 +18,7 @@
 //            arp-spoofed: on a VM port with anti-spoofing, a sender address that is not
 //              that port's VM (it would poison the neighbour table)
 // COUNTERS   replies, ignored (well-formed ARP that needs no answer)
-import { GraphNode } from '../engine/node.js';
-import type { PacketPool } from '../engine/pool.js';
+import { Ip4Node } from './ip4-node.js';
 import { checkArp, ArpCheck, ArpOp, arpReplyInPlace } from '../wire/arp.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { Role, type Ip4Context } from './ip4-context.js';
@@ -28,18 +27,12 @@ const NEXT_OUT = 0, NEXT_REWRITE = 1;
 const D_MALFORMED = 0, D_SPOOFED = 1;
 const C_REPLIES = 0, C_IGNORED = 1;
 
-export class ArpInput extends GraphNode {
+export class ArpInput extends Ip4Node {
   readonly name = 'arp-input';
   readonly nextNames = ['port-output', 'ip4-rewrite'] as const;
   readonly dropNames = ['arp-malformed', 'arp-spoofed'] as const;
   override readonly counterNames = ['arp-replies', 'arp-ignored'] as const;
-  private readonly ip: Ip4Context;
   private readonly released = new Int32Array(256);
-
-  constructor(pool: PacketPool, ip: Ip4Context) {
-    super(pool);
-    this.ip = ip;
-  }
 
   process(v: Uint32Array, n: number): void {
     const pool = this.pool;

@@ -9,24 +9,16 @@
 // The server (src/dhcp/server.ts) parses, decides and writes the whole reply frame.
 // DROPS      dhcp-no-reply: the server had nothing to say (not for us, malformed, pool
 //            exhausted: its own counters say which)
-import { GraphNode } from '../engine/node.js';
-import type { PacketPool } from '../engine/pool.js';
-import type { Ip4Context } from './ip4-context.js';
+import { Ip4Node } from './ip4-node.js';
 
 const NEXT_OUT = 0;
 const D_NO_REPLY = 0;
 
-export class DhcpServerNode extends GraphNode {
+export class DhcpServerNode extends Ip4Node {
   readonly name = 'dhcp-server';
   readonly nextNames = ['port-output'] as const;
   readonly dropNames = ['dhcp-no-reply'] as const;
   override readonly counterNames = ['dhcp-replies'] as const;
-  private readonly ip: Ip4Context;
-
-  constructor(pool: PacketPool, ip: Ip4Context) {
-    super(pool);
-    this.ip = ip;
-  }
 
   process(v: Uint32Array, n: number): void {
     const pool = this.pool;

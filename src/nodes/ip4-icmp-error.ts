@@ -10,11 +10,10 @@
 // DROPS      icmp-suppressed: the rules forbid an error about this packet (or it is the
 //              switch's own packet)
 //            icmp-rate-limited: over the rate; no-route-back: no route to the source
-import { GraphNode } from '../engine/node.js';
-import type { PacketPool } from '../engine/pool.js';
+import { Ip4Node } from './ip4-node.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { mayReplyWithError, writeIcmpError } from '../wire/icmp4.js';
-import { Role, type Ip4Context } from './ip4-context.js';
+import { Role } from './ip4-context.js';
 import { untranslateInbound } from './nat44-icmp.js';
 
 const NEXT_REWRITE = 0;
@@ -22,19 +21,13 @@ const D_SUPPRESSED = 0, D_RATE = 1, D_NO_ROUTE = 2;
 const RATE = 1000;
 const BURST = 100;
 
-export class Ip4IcmpError extends GraphNode {
+export class Ip4IcmpError extends Ip4Node {
   readonly name = 'ip4-icmp-error';
   readonly nextNames = ['ip4-rewrite'] as const;
   readonly dropNames = ['icmp-suppressed', 'icmp-rate-limited', 'no-route-back'] as const;
   override readonly counterNames = ['icmp-errors-sent'] as const;
-  private readonly ip: Ip4Context;
   private tokens = BURST;
   private lastMs = 0;
-
-  constructor(pool: PacketPool, ip: Ip4Context) {
-    super(pool);
-    this.ip = ip;
-  }
 
   process(v: Uint32Array, n: number): void {
     const pool = this.pool;

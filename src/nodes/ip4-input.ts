@@ -18,11 +18,10 @@
 //            spoofed-source: on a VM port with anti-spoofing, a source that is not the
 //              port's VM address (its /32 host route does not point at this port)
 // IP options and fragments pass: they are forwarded, not dropped.
-import { GraphNode } from '../engine/node.js';
-import type { PacketPool } from '../engine/pool.js';
+import { Ip4Node } from './ip4-node.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { ip4ChecksumValidDv } from '../wire/checksum.js';
-import { Role, type Ip4Context } from './ip4-context.js';
+import { Role } from './ip4-context.js';
 
 const NEXT_LOOKUP = 0, NEXT_LOCAL = 1, NEXT_OUT2IN = 2, NEXT_IN2OUT = 3, NEXT_DHCP = 4;
 const D_NOT_FOR_US = 0, D_L2_BCAST = 1, D_CSUM = 2, D_MARTIAN = 3, D_SPOOF = 4, D_MARTIAN_DST = 5, D_NAT_INBOUND = 6;
@@ -32,16 +31,10 @@ function isForServer(dst: number, server: number): boolean {
   return dst === 0xffffffff || dst === server;
 }
 
-export class Ip4Input extends GraphNode {
+export class Ip4Input extends Ip4Node {
   readonly name = 'ip4-input';
   readonly nextNames = ['ip4-lookup', 'ip4-local', 'nat44-out2in', 'nat44-in2out', 'dhcp-server'] as const;
   readonly dropNames = ['not-for-us', 'ip4-l2-broadcast', 'ip4-bad-checksum', 'ip4-martian-source', 'spoofed-source', 'ip4-martian-destination', 'nat-unsolicited'] as const;
-  private readonly ip: Ip4Context;
-
-  constructor(pool: PacketPool, ip: Ip4Context) {
-    super(pool);
-    this.ip = ip;
-  }
 
   process(v: Uint32Array, n: number): void {
     const pool = this.pool;

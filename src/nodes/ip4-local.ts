@@ -7,28 +7,20 @@
 // switch runs no service on them (yet). Anything else is dropped and counted.
 // DROPS      local-unsupported: another protocol, or an ICMP message that is not an echo
 //            request; local-fragment: fragments are not reassembled; no-route-back
-import { GraphNode } from '../engine/node.js';
-import type { PacketPool } from '../engine/pool.js';
+import { Ip4Node } from './ip4-node.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { echoReplyInPlace, IcmpType, UnreachCode } from '../wire/icmp4.js';
-import type { Ip4Context } from './ip4-context.js';
 import { icmpAux } from './ip4-lookup.js';
 
 const NEXT_REWRITE = 0, NEXT_ICMP = 1;
 const D_UNSUPPORTED = 0, D_FRAGMENT = 1, D_NO_ROUTE = 2;
 const PORT_UNREACH = icmpAux(IcmpType.destUnreachable, UnreachCode.port);
 
-export class Ip4Local extends GraphNode {
+export class Ip4Local extends Ip4Node {
   readonly name = 'ip4-local';
   readonly nextNames = ['ip4-rewrite', 'ip4-icmp-error'] as const;
   readonly dropNames = ['local-unsupported', 'local-fragment', 'no-route-back'] as const;
   override readonly counterNames = ['echo-replies'] as const;
-  private readonly ip: Ip4Context;
-
-  constructor(pool: PacketPool, ip: Ip4Context) {
-    super(pool);
-    this.ip = ip;
-  }
 
   process(v: Uint32Array, n: number): void {
     const pool = this.pool;

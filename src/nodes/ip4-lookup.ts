@@ -9,12 +9,10 @@
 // with an incremental checksum update (RFC 1624) and the packet goes to ip4-rewrite.
 // DROPS      ip4-needs-fragmentation: bigger than the egress MTU without DF (this router
 //            does not fragment; counted)
-import { GraphNode } from '../engine/node.js';
-import type { PacketPool } from '../engine/pool.js';
+import { Ip4Node } from './ip4-node.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { ip4DecrementTtl } from '../wire/checksum.js';
 import { IcmpType, UnreachCode, TimeExceededCode } from '../wire/icmp4.js';
-import type { Ip4Context } from './ip4-context.js';
 
 const NEXT_REWRITE = 0, NEXT_ICMP = 1, NEXT_NAT = 2;
 const D_NEEDS_FRAG = 0;
@@ -27,16 +25,10 @@ export function icmpAux(type: number, code: number, mtu = 0): number {
 const NET_UNREACH = icmpAux(IcmpType.destUnreachable, UnreachCode.net);
 const TTL_EXCEEDED = icmpAux(IcmpType.timeExceeded, TimeExceededCode.ttl);
 
-export class Ip4Lookup extends GraphNode {
+export class Ip4Lookup extends Ip4Node {
   readonly name = 'ip4-lookup';
   readonly nextNames = ['ip4-rewrite', 'ip4-icmp-error', 'nat44-in2out'] as const;
   readonly dropNames = ['ip4-needs-fragmentation'] as const;
-  private readonly ip: Ip4Context;
-
-  constructor(pool: PacketPool, ip: Ip4Context) {
-    super(pool);
-    this.ip = ip;
-  }
 
   process(v: Uint32Array, n: number): void {
     const pool = this.pool;

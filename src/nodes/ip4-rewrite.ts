@@ -9,28 +9,20 @@
 // stale entry is used and re-verified with a unicast request.
 // DROPS      arp-queue-full: the wait queue for that address (or in all) was full
 //            no-buffer: no slot for the ARP request
-import { GraphNode } from '../engine/node.js';
-import type { PacketPool } from '../engine/pool.js';
+import { Ip4Node } from './ip4-node.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { Resolve } from '../tables/neighbors.js';
-import type { Ip4Context } from './ip4-context.js';
 import { arpRequestSlot } from './arp-request.js';
 
 const NEXT_OUT = 0;
 const D_QUEUE_FULL = 0, D_NO_BUFFER = 1;
 const C_ARP_REQUESTS = 0;
 
-export class Ip4Rewrite extends GraphNode {
+export class Ip4Rewrite extends Ip4Node {
   readonly name = 'ip4-rewrite';
   readonly nextNames = ['port-output'] as const;
   readonly dropNames = ['arp-queue-full', 'no-buffer'] as const;
   override readonly counterNames = ['arp-requests'] as const;
-  private readonly ip: Ip4Context;
-
-  constructor(pool: PacketPool, ip: Ip4Context) {
-    super(pool);
-    this.ip = ip;
-  }
 
   process(v: Uint32Array, n: number): void {
     const pool = this.pool;

@@ -13,13 +13,11 @@
 // its outer source and the quoted datagram's destination become the uplink's.
 // DROPS      nat-no-mapping: the table is full of established flows or no port is free
 //            nat-unsupported: another protocol, a non-first fragment, a header cut short
-import { GraphNode } from '../engine/node.js';
-import type { PacketPool } from '../engine/pool.js';
+import { Ip4Node } from './ip4-node.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { ip4SetSrc, l4UpdateAddr, l4UpdatePort } from '../wire/checksum.js';
 import { setEchoId, IcmpType, TimeExceededCode } from '../wire/icmp4.js';
 import { icmpAux } from './ip4-lookup.js';
-import type { Ip4Context } from './ip4-context.js';
 import { translateIcmpError } from './nat44-icmp.js';
 
 const NEXT_REWRITE = 0, NEXT_OUT2IN = 1, NEXT_ICMP = 2;
@@ -27,17 +25,11 @@ const TTL_EXCEEDED = icmpAux(IcmpType.timeExceeded, TimeExceededCode.ttl);
 const D_NO_MAPPING = 0, D_UNSUPPORTED = 1;
 const TCP = 6, UDP = 17, ICMP = 1;
 
-export class Nat44In2Out extends GraphNode {
+export class Nat44In2Out extends Ip4Node {
   readonly name = 'nat44-in2out';
   readonly nextNames = ['ip4-rewrite', 'nat44-out2in', 'ip4-icmp-error'] as const;
   readonly dropNames = ['nat-no-mapping', 'nat-unsupported'] as const;
   override readonly counterNames = ['nat-out', 'nat-new-flows', 'nat-hairpin'] as const;
-  private readonly ip: Ip4Context;
-
-  constructor(pool: PacketPool, ip: Ip4Context) {
-    super(pool);
-    this.ip = ip;
-  }
 
   process(v: Uint32Array, n: number): void {
     const pool = this.pool;

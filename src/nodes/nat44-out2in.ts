@@ -13,13 +13,11 @@
 // (Linux gets the same by translating errors RELATED to a connection back).
 // DROPS      nat-unsolicited: no flow and no forward (an outside host cannot open
 //            connections in unless forwarded); nat-unsupported: fragments, cut headers
-import { GraphNode } from '../engine/node.js';
-import type { PacketPool } from '../engine/pool.js';
+import { Ip4Node } from './ip4-node.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { ip4SetDst, l4UpdateAddr, l4UpdatePort } from '../wire/checksum.js';
 import { setEchoId, IcmpType, TimeExceededCode } from '../wire/icmp4.js';
 import { icmpAux } from './ip4-lookup.js';
-import type { Ip4Context } from './ip4-context.js';
 import { translateIcmpError } from './nat44-icmp.js';
 
 const NEXT_LOOKUP = 0, NEXT_LOCAL = 1, NEXT_ICMP = 2;
@@ -27,17 +25,11 @@ const TTL_EXCEEDED = icmpAux(IcmpType.timeExceeded, TimeExceededCode.ttl);
 const D_UNSOLICITED = 0, D_UNSUPPORTED = 1;
 const TCP = 6, UDP = 17, ICMP = 1;
 
-export class Nat44Out2In extends GraphNode {
+export class Nat44Out2In extends Ip4Node {
   readonly name = 'nat44-out2in';
   readonly nextNames = ['ip4-lookup', 'ip4-local', 'ip4-icmp-error'] as const;
   readonly dropNames = ['nat-unsolicited', 'nat-unsupported'] as const;
   override readonly counterNames = ['nat-in', 'nat-forwarded-new'] as const;
-  private readonly ip: Ip4Context;
-
-  constructor(pool: PacketPool, ip: Ip4Context) {
-    super(pool);
-    this.ip = ip;
-  }
 
   process(v: Uint32Array, n: number): void {
     const pool = this.pool;
