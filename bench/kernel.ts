@@ -29,7 +29,7 @@
 // kernel's backlog, the sink's ring) and the CPU use of every process; a trial during which
 // other processes used more than 15 % of a CPU is repeated (the cores are shared).
 //
-//   node --import tsx bench/kernel.ts [--quick] [-v] [--devices kernel,kernel-nonf,switchyard,forwarder]
+//   node --import tsx bench/kernel.ts [--quick] [-v] [--devices kernel,kernel-nonf,switchyard,forwarder,switchyard:rx=32768]
 //        [--trial SECONDS] [--steps N] [--sink native|poll] [--cpus GEN/SINK/DUT]
 //        [--dut-rx-frames N] [--dut-tx-frames N] [--cpu-prof DIR]
 //        [--dut-node-flags "--trace-gc"] [--dut-log FILE] [--quiet-budget SECONDS] [--no-json]
@@ -342,21 +342,25 @@ interface SwitchStats {
   loop: { maxMs: number };
 }
 
-function childDevice(env: Env, key: 'switchyard' | 'forwarder'): Device {
+/** A switchyard or forwarder child; `rings` (from a device spec such as "switchyard:rx=32768") override the ring sizes. */
+function childDevice(env: Env, key: 'switchyard' | 'forwarder', spec: string, rings: { rx?: number; tx?: number; pollms?: number }): Device {
   const { topo, gen, sink, opts } = env;
   let agent: Agent | null = null;
   const script = key === 'switchyard' ? 'dut-switchyard.ts' : 'forwarder.ts';
+  const rx = rings.rx ?? opts.dutRxFrames, tx = rings.tx ?? opts.dutTxFrames;
+  const suffix = spec !== key ? ` (${[rings.rx ? `rx ${rings.rx}` : '', rings.tx ? `tx ${rings.tx}` : '', rings.pollms ? `timer ${rings.pollms} ms` : ''].filter(Boolean).join(', ')})` : '';
   return {
-    key,
-    label: key === 'switchyard' ? 'switchyard bridged' : 'forwarder (no graph)',
+    key: spec,
+    label: (key === 'switchyard' ? 'switchyard bridged' : 'forwarder (no graph)') + suffix,
     async up() {
       const flags = opts.cpuProf && key === 'switchyard' ? ['--cpu-prof', '--cpu-prof-dir', resolve(opts.cpuProf)] : [];
       if (opts.dutNodeFlags) flags.push(...opts.dutNodeFlags.split(/\s+/).filter(Boolean));
       const argv = [process.execPath, ...flags, '--import', 'tsx', join(here, script), gen.rootIf, sink.rootIf];
-      const rings: Record<string, string> = {};
-      if (opts.dutRxFrames) rings.SY_RX_FRAMES = String(opts.dutRxFrames);
-      if (opts.dutTxFrames) rings.SY_TX_FRAMES = String(opts.dutTxFrames);
-      agent = start(topo, key, withCpu(opts.cpus?.dut, argv), null, rings);
+      const ringEnv: Record<string, string> = {};
+      if (rx) ringEnv.SY_RX_FRAMES = String(rx);
+      if (tx) ringEnv.SY_TX_FRAMES = String(tx);
+      if (rings.pollms) ringEnv.SY_POLL_MS = String(rings.pollms);
+      agent = start(topo, key, withCpu(opts.cpus?.dut, argv), null, ringEnv);
       const r = await agent.next<{ ready?: boolean }>(30000);
       if (!r.ready) throw new Error(`${key}: did not come up`);
     },
@@ -469,6 +473,25 @@ export interface KernelOptions {
 
 export const DEVICE_KEYS = ['kernel', 'kernel-nonf', 'switchyard', 'forwarder'] as const;
 
+/**
+ * "switchyard", "forwarder:rx=32768", "switchyard:rx=16384:tx=4096:pollms=1"... Ring sizes
+ * (both children) and timer-driven servicing instead of uv_poll (switchyard only) are
+ * experiments: see dut-switchyard.ts.
+ */
+function parseDevice(spec: string): { spec: string; key: typeof DEVICE_KEYS[number]; rings: { rx?: number; tx?: number; pollms?: number } } {
+  const [key, ...opts] = spec.split(':');
+  if (!(DEVICE_KEYS as readonly string[]).includes(key)) throw new Error(`unknown device "${key}" (known: ${DEVICE_KEYS.join(', ')})`);
+  const rings: { rx?: number; tx?: number; pollms?: number } = {};
+  for (const o of opts) {
+    const m = /^(rx|tx|pollms)=(\d+)$/.exec(o);
+    if (!m || key.startsWith('kernel') || (m[1] === 'pollms' && key !== 'switchyard')) {
+      throw new Error(`device "${spec}": switchyard takes rx=N, tx=N, pollms=N; forwarder rx=N, tx=N; the kernel bridges nothing`);
+    }
+    rings[m[1] as 'rx' | 'tx' | 'pollms'] = Number(m[2]);
+  }
+  return { spec, key: key as typeof DEVICE_KEYS[number], rings };
+}
+
 interface Traffic { gen: Agent; sink: Agent; genHost: Host; sinkHost: Host; sinkOp: 'sink' | 'sinkPoll' }
 
 /** CPU use (% of one CPU) by processes that are not ours above which a trial is repeated. */
@@ -563,9 +586,9 @@ async function measure(t: Traffic, dev: Device, opts: KernelOptions, log: (l: st
       if (tr.loss < LOSS_OK) {
         if (!noDrop || tr.offeredMpps > noDrop.offeredMpps) noDrop = tr;
         lo = probe;
-      } else {
+      } else if (!tr.disturbed) {
         hi = probe;
-      }
+      } // a loss during someone else's burst of work says nothing about the device: bounds stay
       probe = (lo + hi) / 2;
     }
   }
@@ -580,7 +603,7 @@ export async function kernelBench(opts: KernelOptions = {}): Promise<KernelRepor
   quietBudget = (opts.quietBudgetSeconds ?? (opts.quick ? 20 : 45)) * 1000;
   const t0 = Date.now();
   const keys = opts.devices ?? [...DEVICE_KEYS];
-  for (const k of keys) if (!(DEVICE_KEYS as readonly string[]).includes(k)) throw new Error(`unknown device "${k}" (known: ${DEVICE_KEYS.join(', ')})`);
+  const specs = keys.map(parseDevice);
   const topo = new Topology();
   const devices: Device[] = [];
   let current: Device | null = null;
@@ -605,8 +628,8 @@ export async function kernelBench(opts: KernelOptions = {}): Promise<KernelRepor
     const sink = start(topo, 'sink', withCpu(opts.cpus?.sink, nodeArgs('traffic.ts', 'sink', 'eth0')), sinkHost.ns);
     await gen.next(30000); await sink.next(30000);
     const t: Traffic = { gen, sink, genHost, sinkHost, sinkOp: opts.sink === 'poll' ? 'sinkPoll' : 'sink' };
-    for (const k of keys) {
-      devices.push(k === 'kernel' ? kernelBridge(env, false) : k === 'kernel-nonf' ? kernelBridge(env, true) : childDevice(env, k as 'switchyard' | 'forwarder'));
+    for (const d of specs) {
+      devices.push(d.key === 'kernel' ? kernelBridge(env, false) : d.key === 'kernel-nonf' ? kernelBridge(env, true) : childDevice(env, d.key, d.spec, d.rings));
     }
     const results: DeviceResult[] = [];
     for (const dev of devices) {
