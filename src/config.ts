@@ -67,7 +67,9 @@ export const LIMITS = {
 export const MODES = ['bridged', 'routed', 'nat', 'isolated'] as const satisfies readonly NetworkMode[];
 
 const TOP_KEYS = ['name', 'mac', 'runDir', 'stateDir', 'pool', 'ports', 'networks', 'routes', 'rules', 'tables'] as const;
-const PORT_KEYS = ['afpacket', 'tap', 'stream', 'dgram', 'promiscuous', 'mtu', 'address'] as const;
+const PORT_KEYS = ['afpacket', 'tap', 'stream', 'dgram', 'promiscuous', 'mtu', 'address', 'ring'] as const;
+/** RX ring frames of an afpacket port: default, and the bounds the addon accepts */
+export const RING_DEFAULT = 4096;
 /** The keys that name a port's kind; exactly one per port. */
 export const PORT_KINDS = ['afpacket', 'tap', 'stream', 'dgram'] as const;
 const NET_KEYS_COMMON = ['mode', 'ports', 'fdb'] as const;
@@ -396,6 +398,9 @@ function parsePorts(raw: unknown): Record<string, PortConfig> {
     if (kinds.length === 0) throw new ConfigError(p, 'missing the port kind: give afpacket: IFNAME, tap: IFNAME, stream: PATH or dgram: PATH');
     const kind = kinds[0];
     const mtu = given(po, 'mtu') ? expectInt(po.mtu, sub(p, 'mtu'), LIMITS.mtuMin, LIMITS.mtuMax) : null;
+    if (given(po, 'ring') && kind !== 'afpacket') throw new ConfigError(sub(p, 'ring'), `"ring" applies only to afpacket ports, not ${kind}`);
+    const ring = given(po, 'ring') ? expectInt(po.ring, sub(p, 'ring'), 256, 65536) : RING_DEFAULT;
+    if ((ring & (ring - 1)) !== 0) throw new ConfigError(sub(p, 'ring'), `${ring} is not a power of two (256, 512, ... 65536)`);
     if (kind === 'stream' || kind === 'dgram') {
       // QEMU's socket netdevs: a unix socket path, no interface behind it
       const socketPath = checkSocketPath(po[kind], sub(p, kind));
@@ -417,7 +422,7 @@ function parsePorts(raw: unknown): Record<string, PortConfig> {
         throw new ConfigError(sub(p, 'address'), '"address" applies only to tap ports (an afpacket interface is configured with ip addr, outside the switch)');
       }
       const promiscuous = given(po, 'promiscuous') ? expectBool(po.promiscuous, sub(p, 'promiscuous')) : false;
-      out[pname] = { kind: 'afpacket', name: pname, ifname, promiscuous, mtu };
+      out[pname] = { kind: 'afpacket', name: pname, ifname, promiscuous, mtu, ring };
     } else {
       if (given(po, 'promiscuous')) {
         throw new ConfigError(sub(p, 'promiscuous'), '"promiscuous" applies only to afpacket ports (a TAP delivers every frame)');
@@ -854,7 +859,7 @@ export function configToPlain(c: Config): Record<string, unknown> {
   const ports: Record<string, unknown> = {};
   for (const [n, p] of Object.entries(c.ports)) {
     switch (p.kind) {
-      case 'afpacket': ports[n] = { afpacket: p.ifname, promiscuous: p.promiscuous, mtu: p.mtu }; break;
+      case 'afpacket': ports[n] = { afpacket: p.ifname, promiscuous: p.promiscuous, mtu: p.mtu, ...(p.ring !== RING_DEFAULT ? { ring: p.ring } : {}) }; break;
       case 'tap': ports[n] = { tap: p.ifname, address: p.address, mtu: p.mtu }; break;
       case 'stream': ports[n] = { stream: p.path, mtu: p.mtu }; break;
       case 'dgram': ports[n] = { dgram: p.path, mtu: p.mtu }; break;

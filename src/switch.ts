@@ -14,7 +14,7 @@ import { Dataplane } from './dataplane.js';
 import { NativePort, processPool } from './io/native-port.js';
 import { native, type NativePortStats } from './io/native.js';
 import { DgramPort, StreamPort } from './io/socket-port.js';
-import { ConfigError, checkInterfaces, checkSocketPath, parseConfig } from './config.js';
+import { ConfigError, checkInterfaces, checkSocketPath, parseConfig, RING_DEFAULT } from './config.js';
 import { macToString, parseMac as parseMacNumber, parseIp4 } from './wire/addr.js';
 import { DhcpServer, type DhcpLeaseView } from './dhcp/server.js';
 import { LeaseStore } from './dhcp/lease-store.js';
@@ -312,7 +312,7 @@ export class Switch {
       if (!/^[^/:\s]{1,15}$/.test(ifname)) throw new Error(`interface name ${JSON.stringify(ifname)} is not a Linux interface name`);
       for (const p of this.open.values()) if (deviceOf(p.cfg) === ifname) throw new Error(`interface ${ifname} is port "${p.name}" already`);
       cfg = kind === 'afpacket'
-        ? { kind: 'afpacket', name, ifname, promiscuous: spec.promiscuous ?? false, mtu: null }
+        ? { kind: 'afpacket', name, ifname, promiscuous: spec.promiscuous ?? false, mtu: null, ring: RING_DEFAULT }
         : { kind: 'tap', name, ifname, address: null, mtu: null };
     }
     await this.attach(cfg, net, true);

@@ -13,6 +13,9 @@ export interface AfPacketPortConfig {
   promiscuous: boolean;
   /** Largest L3 payload accepted (frame = mtu + 14, + 4 when 802.1Q-tagged). null: the interface's MTU. */
   mtu: number | null;
+  /** Frames in the RX ring (2 KiB each; a power of two). More rides out longer stalls of the
+   *  event loop at high rates: 4096 (8 MiB) by default, 32768 (64 MiB) for a busy uplink. */
+  ring: number;
 }
 
 export interface TapPortConfig {

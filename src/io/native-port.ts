@@ -37,7 +37,7 @@ export class NativePort implements PortIo {
     this.ifname = cfg.ifname;
     if (cfg.kind === 'afpacket') {
       const link = this.addon.linkInfo(cfg.ifname);
-      this.handle = this.addon.openAfPacket(cfg.ifname, { promiscuous: cfg.promiscuous, qdiscBypass: true });
+      this.handle = this.addon.openAfPacket(cfg.ifname, { promiscuous: cfg.promiscuous, qdiscBypass: true, rxFrames: cfg.ring });
       this.created = false;
       this.mtu = cfg.mtu ?? link.mtu;
       this.mac = link.mac;

@@ -126,7 +126,7 @@ test('check: bad files exit 2 with the path of the bad field', async () => {
   let r = await run(['check', '-c', bad]);
   assert.equal(r.code, 2);
   assert.equal(r.out, '');
-  assert.equal(r.err, 'switchyard: ports.a: unknown key "promiscous" (expected one of afpacket, tap, stream, dgram, promiscuous, mtu, address)\n');
+  assert.equal(r.err, 'switchyard: ports.a: unknown key "promiscous" (expected one of afpacket, tap, stream, dgram, promiscuous, mtu, address, ring)\n');
 
   r = await run(['check', '-c', EXAMPLE]);
   assert.equal(r.code, 2);

@@ -39,7 +39,7 @@ test('the SPEC example parses and normalises', () => {
   assert.equal(c.runDir, '/run/switchyard');
   assert.equal(c.stateDir, '/var/lib/switchyard/lab');
   assert.deepEqual(c.pool, { slots: 16384 });
-  assert.deepEqual(c.ports.vm1, { kind: 'afpacket', name: 'vm1', ifname: 'sy-vm1', promiscuous: false, mtu: null });
+  assert.deepEqual(c.ports.vm1, { kind: 'afpacket', name: 'vm1', ifname: 'sy-vm1', promiscuous: false, mtu: null, ring: 4096 });
   assert.deepEqual(c.ports.host, { kind: 'tap', name: 'host', ifname: 'sy-host', address: '192.168.122.254/24', mtu: null });
   assert.equal((c.ports.lan as { promiscuous: boolean }).promiscuous, true);
   assert.deepEqual(Object.keys(c.networks), ['br0', 'pub', 'private', 'lab']);
@@ -104,7 +104,7 @@ test('defaults are filled', () => {
 
 test('null counts as absent', () => {
   const c = parseConfig({ ports: { a: { afpacket: 'eth0', mtu: null, promiscuous: null } }, routes: null });
-  assert.deepEqual(c.ports.a, { kind: 'afpacket', name: 'a', ifname: 'eth0', promiscuous: false, mtu: null });
+  assert.deepEqual(c.ports.a, { kind: 'afpacket', name: 'a', ifname: 'eth0', promiscuous: false, mtu: null, ring: 4096 });
 });
 
 test('the default config is valid and matches the README', () => {
@@ -121,7 +121,7 @@ test('the default config is valid and matches the README', () => {
 test('unknown keys name their path', () => {
   rejects(mutate((c) => { c.prots = {}; }), 'prots', /unknown key at the top level \(expected one of name, mac/);
   rejects(mutate((c) => { c.ports.vm9 = { afpaket: 'x' }; }), 'ports.vm9',
-    /^ports\.vm9: unknown key "afpaket" \(expected one of afpacket, tap, stream, dgram, promiscuous, mtu, address\)$/);
+    /^ports\.vm9: unknown key "afpaket" \(expected one of afpacket, tap, stream, dgram, promiscuous, mtu, address, ring\)$/);
   rejects(mutate((c) => { c.networks.br0.vlan = 5; }), 'networks.br0', /unknown key "vlan" \(expected one of mode, ports, fdb\)/);
   rejects(mutate((c) => { c.networks.private.dhcp.lease = 5; }), 'networks.private.dhcp', /unknown key "lease"/);
   rejects(mutate((c) => { c.networks.pub.uplink.gw = '1.2.3.4'; }), 'networks.pub.uplink', /unknown key "gw"/);
@@ -293,4 +293,12 @@ test('stream and dgram port errors name their path', () => {
   rejects(port({ stream: '/tmp/a.sock', promiscuous: true }), 'ports.x.promiscuous', /applies only to afpacket ports, not stream/);
   rejects(port({ stream: '/tmp/a.sock', mtu: 10000 }), 'ports.x.mtu', /out of range/);
   rejects(port({ mtu: 1500 }), 'ports.x', /give afpacket: IFNAME, tap: IFNAME, stream: PATH or dgram: PATH/);
+});
+
+test('ring: an afpacket port takes an RX ring size, a power of two in 256..65536', () => {
+  const base = (port: Record<string, unknown>): unknown => ({ ports: { a: port }, networks: { n: { mode: 'bridged', ports: ['a'] } } });
+  assert.equal(parseConfig(base({ afpacket: 'eth0', ring: 32768 })).ports.a.kind === 'afpacket' && (parseConfig(base({ afpacket: 'eth0', ring: 32768 })).ports.a as { ring: number }).ring, 32768);
+  assert.throws(() => parseConfig(base({ afpacket: 'eth0', ring: 3000 })), /ports\.a\.ring: 3000 is not a power of two/);
+  assert.throws(() => parseConfig(base({ afpacket: 'eth0', ring: 128 })), /ports\.a\.ring/);
+  assert.throws(() => parseConfig(base({ tap: 'tap0', ring: 4096 })), /ports\.a\.ring: "ring" applies only to afpacket ports/);
 });
