@@ -60,12 +60,13 @@
 // Prints a table with the ratios routed / kernel router, nat / nftables, routed / bridged and
 // nat / bridged, and writes everything to bench/results/<timestamp>-l3.json. Everything it
 // creates carries a unique prefix and is removed in finally, also on SIGINT/SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Topology, sh, shStatus, waitFor, type Host } from '../test/helpers/netns.ts';
+import { Agent, diff, softnetDrops, type Counters } from './agent.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -81,74 +82,10 @@ const DISTURBED_PCT = 15;
 const TICK = 100; // USER_HZ
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-type Counters = Record<string, number>;
 
 // ---------------------------------------------------------------------------------------
 // child processes speaking one JSON object per line (as in bench/kernel.ts)
 
-class Agent {
-  readonly name: string;
-  readonly proc: ChildProcess;
-  private buf = '';
-  private readonly queue: string[] = [];
-  private waiter: { resolve: (l: string) => void; reject: (e: Error) => void } | null = null;
-  private stderr = '';
-  private exited: string | null = null;
-
-  constructor(name: string, proc: ChildProcess) {
-    this.name = name;
-    this.proc = proc;
-    proc.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let i;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        if (!/^[{[]/.test(line)) continue;
-        if (this.waiter) { const w = this.waiter; this.waiter = null; w.resolve(line); } else this.queue.push(line);
-      }
-    });
-    proc.stderr!.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-4000); });
-    proc.on('exit', (code, sig) => {
-      this.exited = `exited (${sig ?? code})`;
-      if (this.waiter) { const w = this.waiter; this.waiter = null; w.reject(this.failure(this.exited)); }
-    });
-  }
-
-  private failure(what: string): Error {
-    return new Error(`${this.name}: ${what}${this.stderr ? `; stderr: ${this.stderr.trim()}` : ''}`);
-  }
-
-  send(cmd: unknown): void { this.proc.stdin!.write((typeof cmd === 'string' ? cmd : JSON.stringify(cmd)) + '\n'); }
-
-  next<T>(timeoutMs: number): Promise<T> {
-    const parse = (line: string): T => {
-      const o = JSON.parse(line) as T & { error?: string };
-      if (o && typeof o === 'object' && typeof o.error === 'string') throw this.failure(o.error);
-      return o;
-    };
-    if (this.queue.length) return Promise.resolve().then(() => parse(this.queue.shift()!));
-    if (this.exited) return Promise.reject(this.failure(this.exited));
-    return new Promise<T>((res, rej) => {
-      const timer = setTimeout(() => { this.waiter = null; rej(this.failure(`no reply within ${timeoutMs} ms`)); }, timeoutMs);
-      this.waiter = {
-        resolve: (l) => { clearTimeout(timer); try { res(parse(l)); } catch (e) { rej(e as Error); } },
-        reject: (e) => { clearTimeout(timer); rej(e); },
-      };
-    });
-  }
-
-  ask<T>(cmd: unknown, timeoutMs = 10000): Promise<T> { this.send(cmd); return this.next<T>(timeoutMs); }
-
-  async quit(cmd: unknown = 'quit', timeoutMs = 5000): Promise<void> {
-    if (this.exited) return;
-    const done = new Promise((r) => this.proc.once('exit', r));
-    try { this.send(cmd); } catch { /* stdin already closed */ }
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
-    await done;
-    clearTimeout(t);
-  }
-}
 
 function startAgent(topo: Topology, name: string, script: string, args: string[], ns: string): Agent {
   const argv = ['ip', 'netns', 'exec', ns, process.execPath, '--import', 'tsx', join(here, script), ...args];
@@ -231,17 +168,7 @@ async function waitQuiet(maxMs: number, log: (l: string) => void): Promise<void>
   }
 }
 
-function diff(a: Counters, b: Counters): Counters {
-  const out: Counters = {};
-  for (const k of Object.keys(b)) if (b[k] - (a[k] ?? 0)) out[k] = b[k] - (a[k] ?? 0);
-  return out;
-}
 
-function softnetDrops(): number {
-  let n = 0;
-  for (const line of readFileSync('/proc/net/softnet_stat', 'utf8').trim().split('\n')) n += parseInt(line.split(/\s+/)[1], 16);
-  return n;
-}
 
 function linkStats(ns: string, ifname: string): { rxDropped: number; txDropped: number } {
   const r = shStatus('ip', ['-n', ns, '-s', '-j', 'link', 'show', 'dev', ifname]);

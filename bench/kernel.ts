@@ -36,11 +36,12 @@
 //
 // Everything it creates (namespaces, veths, the bridge, child processes) carries a unique
 // prefix and is removed in finally, also on SIGINT/SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Topology, sh, shStatus, waitFor, type Host } from '../test/helpers/netns.ts';
+import { Agent, diff, softnetDrops, type Counters } from './agent.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -49,72 +50,6 @@ const LOSS_OK = 0.001;
 // ---------------------------------------------------------------------------------------
 // child processes speaking one JSON object per line
 
-class Agent {
-  readonly name: string;
-  readonly proc: ChildProcess;
-  private buf = '';
-  private readonly queue: string[] = [];
-  private waiter: { resolve: (l: string) => void; reject: (e: Error) => void } | null = null;
-  private stderr = '';
-  private exited: string | null = null;
-  /** stdout lines that are not replies (a node flag's diagnostics) */
-  readonly other: string[] = [];
-
-  constructor(name: string, proc: ChildProcess) {
-    this.name = name;
-    this.proc = proc;
-    proc.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let i;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        if (!/^({|\[{|\[\])/.test(line)) { this.other.push(line); continue; } // e.g. --trace-gc output
-        if (this.waiter) { const w = this.waiter; this.waiter = null; w.resolve(line); } else this.queue.push(line);
-      }
-    });
-    proc.stderr!.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-4000); });
-    proc.on('exit', (code, sig) => {
-      this.exited = `exited (${sig ?? code})`;
-      if (this.waiter) { const w = this.waiter; this.waiter = null; w.reject(this.failure(this.exited)); }
-    });
-  }
-
-  private failure(what: string): Error {
-    return new Error(`${this.name}: ${what}${this.stderr ? `; stderr: ${this.stderr.trim()}` : ''}`);
-  }
-
-  send(cmd: unknown): void { this.proc.stdin!.write((typeof cmd === 'string' ? cmd : JSON.stringify(cmd)) + '\n'); }
-
-  next<T>(timeoutMs: number): Promise<T> {
-    const parse = (line: string): T => {
-      const o = JSON.parse(line) as T & { error?: string };
-      if (o && typeof o === 'object' && typeof o.error === 'string') throw this.failure(o.error);
-      return o;
-    };
-    if (this.queue.length) return Promise.resolve().then(() => parse(this.queue.shift()!));
-    if (this.exited) return Promise.reject(this.failure(this.exited));
-    return new Promise<T>((res, rej) => {
-      const timer = setTimeout(() => { this.waiter = null; rej(this.failure(`no reply within ${timeoutMs} ms`)); }, timeoutMs);
-      this.waiter = {
-        resolve: (l) => { clearTimeout(timer); try { res(parse(l)); } catch (e) { rej(e as Error); } },
-        reject: (e) => { clearTimeout(timer); rej(e); },
-      };
-    });
-  }
-
-  ask<T>(cmd: unknown, timeoutMs = 10000): Promise<T> { this.send(cmd); return this.next<T>(timeoutMs); }
-
-  /** Ask it to quit; SIGKILL if it has not exited within timeoutMs. */
-  async quit(cmd: unknown = 'quit', timeoutMs = 5000): Promise<void> {
-    if (this.exited) return;
-    const done = new Promise((r) => this.proc.once('exit', r));
-    try { this.send(cmd); } catch { /* stdin already closed */ }
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
-    await done;
-    clearTimeout(t);
-  }
-}
 
 function nodeArgs(script: string, ...args: string[]): string[] {
   return [process.execPath, '--import', 'tsx', join(here, script), ...args];
@@ -137,11 +72,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // counters that tell where frames were lost
 
 /** Frames the kernel dropped on a CPU's input backlog (netif_rx), all CPUs. */
-function softnetDrops(): number {
-  let n = 0;
-  for (const line of readFileSync('/proc/net/softnet_stat', 'utf8').trim().split('\n')) n += parseInt(line.split(/\s+/)[1], 16);
-  return n;
-}
 
 function linkDrops(ifname: string, ns?: string): { rx: number; tx: number } {
   const r = shStatus('ip', [...(ns ? ['-n', ns] : []), '-s', '-j', 'link', 'show', 'dev', ifname]);
@@ -150,7 +80,6 @@ function linkDrops(ifname: string, ns?: string): { rx: number; tx: number } {
   return { rx: s.rx.dropped, tx: s.tx.dropped };
 }
 
-type Counters = Record<string, number>;
 
 interface CpuSnap { t: number; all: number[]; perCpu: number[][]; sched: Record<string, number[]>; pids: Map<string, { kind: string; ticks: number }> }
 const TICK = 100; // USER_HZ
@@ -235,11 +164,6 @@ async function waitQuiet(maxMs: number, log: (l: string) => void): Promise<void>
   }
 }
 
-function diff(a: Counters, b: Counters): Counters {
-  const out: Counters = {};
-  for (const k of Object.keys(b)) if (b[k] - (a[k] ?? 0)) out[k] = b[k] - (a[k] ?? 0);
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------
 // devices under test
