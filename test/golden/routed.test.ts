@@ -10,11 +10,11 @@
 // and read the diff of counters.json and `tcpdump -enr test/golden/routed/out-*.pcap`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readPcap, encodePcap } from '../../src/io/pcap.ts';
-import { RoutedLab, replayRouted, type GoldenEvent, type RoutedGoldenResult } from '../helpers/routed-lab.ts';
+import { readPcap } from '../../src/io/pcap.ts';
+import { update, assertGolden, type Scenario } from './l3-golden.ts';
 import { arpReply, arpWhoHas, ipFrame, udp, icmpEcho, inetChecksum } from '../helpers/frames.ts';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'routed');
@@ -25,7 +25,6 @@ const V1 = '52:54:00:00:00:01', V2 = '52:54:00:00:00:02', X = '02:00:00:00:00:10
 const GW = '169.255.30.1', UPIP = '192.168.0.64';
 const VM1 = '192.168.200.201', VM2 = '192.168.200.202', XIP = '192.168.0.10', RIP = '192.168.0.1';
 
-interface Scenario { config: Record<string, unknown>; macs: Record<string, string>; endMs: number }
 
 const SCENARIO: Scenario = {
   config: {
@@ -68,37 +67,11 @@ function inputs(): Record<string, { t: number; f: Uint8Array }[]> {
   };
 }
 
-function run(dir: string): RoutedGoldenResult {
-  const sc = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Scenario;
-  const lab = new RoutedLab(sc.config, { macs: sc.macs });
-  const events: GoldenEvent[] = [];
-  for (const f of readdirSync(dir)) {
-    const m = /^in-(.+)\.pcap$/.exec(f);
-    if (!m) continue;
-    for (const r of readPcap(readFileSync(join(dir, f))).records) events.push({ t: Number(r.timeNs / 1_000_000n), port: m[1], data: r.data });
-  }
-  return replayRouted(lab, events, sc.endMs);
-}
 
-if (process.argv.includes('--update')) {
-  mkdirSync(DIR, { recursive: true });
-  writeFileSync(join(DIR, 'config.json'), JSON.stringify(SCENARIO, null, 2) + '\n');
-  for (const [port, frames] of Object.entries(inputs())) {
-    writeFileSync(join(DIR, `in-${port}.pcap`), encodePcap(frames.map((x) => ({ timeNs: BigInt(x.t) * 1_000_000n, data: x.f }))));
-  }
-  const r = run(DIR);
-  for (const p of PORTS) writeFileSync(join(DIR, `out-${p}.pcap`), encodePcap(r.outputs[p]));
-  writeFileSync(join(DIR, 'counters.json'), JSON.stringify(r.counters, null, 2) + '\n');
-  console.log('golden: wrote', DIR, r.counters);
-}
+if (process.argv.includes('--update')) update(DIR, SCENARIO, inputs(), PORTS);
 
 test('routed scenario: every port sends exactly the golden output, counters match', () => {
-  const r = run(DIR);
-  for (const p of PORTS) {
-    const want = readFileSync(join(DIR, `out-${p}.pcap`));
-    assert.equal(encodePcap(r.outputs[p]).toString('hex'), want.toString('hex'), `port ${p}`);
-  }
-  assert.deepEqual(r.counters, JSON.parse(readFileSync(join(DIR, 'counters.json'), 'utf8')));
+  assertGolden(DIR, PORTS);
 });
 
 test('routed scenario: the golden files say what the scenario means', () => {
