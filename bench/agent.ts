@@ -3,6 +3,7 @@
 // sink, a switch under test), counter arithmetic, and the kernel's softnet drop counter.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export type Counters = Record<string, number>;
 
@@ -85,4 +86,54 @@ export function softnetDrops(): number {
   let n = 0;
   for (const line of readFileSync('/proc/net/softnet_stat', 'utf8').trim().split('\n')) n += parseInt(line.split(/\s+/)[1], 16);
   return n;
+}
+
+/**
+ * How long the event loop of this process was kept from turning (a long breath, a GC pause,
+ * being descheduled) since the last call: start monitoring now, call the result to read and
+ * reset. Used by the devices under test to explain RX ring overflows.
+ */
+export function loopDelayMonitor(): () => { maxMs: number; p99Ms: number; meanMs: number } {
+  const loop = monitorEventLoopDelay({ resolution: 2 });
+  loop.enable();
+  return () => {
+    const r = { maxMs: loop.max / 1e6, p99Ms: loop.percentile(99) / 1e6, meanMs: loop.mean / 1e6 };
+    loop.reset();
+    return r;
+  };
+}
+
+/** What the no-drop search needs of a trial. */
+export interface SearchTrial { offeredMpps: number; deliveredMpps: number; loss: number; disturbed?: boolean }
+
+/**
+ * The highest offered rate with loss under lossOk: from `start` × the flat-out delivered rate,
+ * `steps` paced trials. Before the first pass a failure steps down by `stepDown` (or, without
+ * it, bisects towards 0); after it, bisection between the highest pass and the lowest failure.
+ * A loss in a trial another process disturbed moves no bound. `max` that lost nothing is the
+ * answer at once (the generator, not the device, was the limit).
+ */
+export async function searchNoDrop<T extends SearchTrial>(max: T, o: {
+  steps: number; start: number; stepDown?: number; lossOk: number;
+  run: (pps: number) => Promise<T>; show: (t: T) => void;
+}): Promise<{ noDrop: T | null; search: T[] }> {
+  const search: T[] = [];
+  if (max.loss < o.lossOk) return { noDrop: max, search };
+  let noDrop: T | null = null;
+  let lo = 0, hi = max.offeredMpps;
+  let probe = Math.min(hi, max.deliveredMpps * o.start);
+  for (let i = 0; i < o.steps; i++) {
+    const tr = await o.run(probe * 1e6);
+    search.push(tr);
+    o.show(tr);
+    if (tr.loss < o.lossOk) {
+      if (!noDrop || tr.offeredMpps > noDrop.offeredMpps) noDrop = tr;
+      lo = probe;
+    } else if (!tr.disturbed) {
+      hi = probe;
+    } // a loss during someone else's burst of work says nothing about the device: bounds stay
+    if (noDrop || o.stepDown === undefined) probe = (lo + hi) / 2;
+    else if (!tr.disturbed) probe *= o.stepDown;
+  }
+  return { noDrop, search };
 }

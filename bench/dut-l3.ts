@@ -14,7 +14,7 @@
 //             next "stats" reports per-node ns/packet over one trial only -> {"reset":true}
 //   quit (or EOF, SIGTERM, SIGINT) -> stop, exit.
 import { createInterface } from 'node:readline';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loopDelayMonitor } from './agent.ts';
 import { Switch } from '../src/index.ts';
 
 const text = process.argv[2];
@@ -36,13 +36,7 @@ process.on('SIGTERM', () => void quit());
 process.on('SIGINT', () => void quit());
 
 // how long the event loop was kept from turning (a long breath, a GC pause, being descheduled)
-const loop = monitorEventLoopDelay({ resolution: 2 });
-loop.enable();
-function loopDelay(): { maxMs: number; p99Ms: number; meanMs: number } {
-  const r = { maxMs: loop.max / 1e6, p99Ms: loop.percentile(99) / 1e6, meanMs: loop.mean / 1e6 };
-  loop.reset();
-  return r;
-}
+const loopDelay = loopDelayMonitor();
 
 const out = (o: unknown): void => { process.stdout.write(JSON.stringify(o) + '\n'); };
 const rl = createInterface({ input: process.stdin });

@@ -10,7 +10,7 @@
 // Node flags such as --cpu-prof go before the script (bench/kernel.ts --cpu-prof passes them).
 // SY_RX_FRAMES, SY_TX_FRAMES and SY_POLL_MS are experiment knobs (below).
 import { createInterface } from 'node:readline';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loopDelayMonitor } from './agent.ts';
 import { Switch } from '../src/index.ts';
 import { MAX_BURSTS, RX_BURST } from '../src/dataplane.ts';
 import { native, type NativeAddon } from '../src/io/native.ts';
@@ -80,13 +80,7 @@ process.on('SIGTERM', () => void quit());
 process.on('SIGINT', () => void quit());
 
 // how long the event loop was kept from turning (a long breath, a GC pause, being descheduled)
-const loop = monitorEventLoopDelay({ resolution: 2 });
-loop.enable();
-function loopDelay(): { maxMs: number; p99Ms: number; meanMs: number } {
-  const r = { maxMs: loop.max / 1e6, p99Ms: loop.percentile(99) / 1e6, meanMs: loop.mean / 1e6 };
-  loop.reset();
-  return r;
-}
+const loopDelay = loopDelayMonitor();
 
 const rl = createInterface({ input: process.stdin });
 rl.on('line', (line) => {

@@ -7,7 +7,7 @@
 // Same stdin/stdout protocol as dut-switchyard.ts: {"ready":true}; "stats" -> the two ports'
 // addon counters; "quit" / EOF / SIGTERM -> close and exit.
 import { createInterface } from 'node:readline';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loopDelayMonitor } from './agent.ts';
 import { native } from '../src/io/native.ts';
 import { PacketPool } from '../src/engine/pool.ts';
 
@@ -58,13 +58,8 @@ function quit(): void {
 }
 process.on('SIGTERM', quit);
 process.on('SIGINT', quit);
-const loop = monitorEventLoopDelay({ resolution: 2 });
-loop.enable();
-function loopDelay(): { maxMs: number; p99Ms: number; meanMs: number } {
-  const r = { maxMs: loop.max / 1e6, p99Ms: loop.percentile(99) / 1e6, meanMs: loop.mean / 1e6 };
-  loop.reset();
-  return r;
-}
+// how long the event loop was kept from turning (a long breath, a GC pause, being descheduled)
+const loopDelay = loopDelayMonitor();
 
 const rl = createInterface({ input: process.stdin });
 rl.on('line', (line) => {

@@ -66,7 +66,7 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Topology, sh, shStatus, waitFor, type Host } from '../test/helpers/netns.ts';
-import { Agent, diff, softnetDrops, type Counters } from './agent.ts';
+import { Agent, diff, softnetDrops, searchNoDrop, type Counters } from './agent.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -468,29 +468,11 @@ async function measure(t: Traffic, dev: Device, opts: Options, log: (l: string) 
   const max = await trial(t, dev, 0, Math.max(100000, Math.round(cal.offeredMpps * 1e6 * secs)), log, true);
   log(`  ${fmtTrial(max)}`);
   // (b) no-drop rate: bisection over paced trials
-  const search: Trial[] = [];
-  let noDrop: Trial | null = null;
-  if (max.loss < LOSS_OK) {
-    noDrop = max; // nothing lost flat out: the generator, not the device, is the limit
-  } else {
-    // from 0.95 x the flat-out delivered rate down by 0.7 x per failure until one passes, then
-    // bisection between the highest pass and the lowest failure
-    let lo = 0, hi = max.offeredMpps;
-    let probe = Math.min(hi, max.deliveredMpps * 0.95);
-    for (let i = 0; i < steps; i++) {
-      const tr = await trial(t, dev, probe * 1e6, Math.round(probe * 1e6 * secs), log);
-      search.push(tr);
-      log(`  ${fmtTrial(tr)}${tr.loss < LOSS_OK ? '  ok' : ''}`);
-      if (tr.loss < LOSS_OK) {
-        if (!noDrop || tr.offeredMpps > noDrop.offeredMpps) noDrop = tr;
-        lo = probe;
-      } else if (!tr.disturbed) {
-        hi = probe;
-      } // a loss during someone else's burst of work says nothing about the device: bounds stay
-      if (noDrop) probe = (lo + hi) / 2;
-      else if (!tr.disturbed) probe *= 0.7;
-    }
-  }
+  const { noDrop, search } = await searchNoDrop(max, {
+    steps, start: 0.95, stepDown: 0.7, lossOk: LOSS_OK,
+    run: (pps) => trial(t, dev, pps, Math.round(pps * secs), log),
+    show: (tr) => log(`  ${fmtTrial(tr)}${tr.loss < LOSS_OK ? '  ok' : ''}`),
+  });
   const noDropBelow = noDrop ? undefined : Math.min(...search.map((x) => x.offeredMpps));
   return { key: dev.key, label: dev.label, max, noDrop, noDropBelow, search, details: await dev.details() };
 }

@@ -41,7 +41,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Topology, sh, shStatus, waitFor, type Host } from '../test/helpers/netns.ts';
-import { Agent, diff, softnetDrops, type Counters } from './agent.ts';
+import { Agent, diff, softnetDrops, searchNoDrop, type Counters } from './agent.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -496,26 +496,11 @@ async function measure(t: Traffic, dev: Device, opts: KernelOptions, log: (l: st
   const max = await trial(t, dev, 0, Math.max(100000, Math.round(cal.offeredMpps * 1e6 * secs)), log);
   log(`  ${fmtTrial(max)}`);
   // (b) no-drop rate: bisection over paced trials
-  const search: Trial[] = [];
-  let noDrop: Trial | null = null;
-  if (max.loss < LOSS_OK) {
-    noDrop = max; // nothing lost flat out: the generator, not the device, is the limit
-  } else {
-    let lo = 0, hi = max.offeredMpps;
-    let probe = Math.min(hi, max.deliveredMpps * 0.97);
-    for (let i = 0; i < steps; i++) {
-      const tr = await trial(t, dev, probe * 1e6, Math.round(probe * 1e6 * secs), log);
-      search.push(tr);
-      log(`  ${fmtTrial(tr)}${tr.loss < LOSS_OK ? '  ok' : ''}`);
-      if (tr.loss < LOSS_OK) {
-        if (!noDrop || tr.offeredMpps > noDrop.offeredMpps) noDrop = tr;
-        lo = probe;
-      } else if (!tr.disturbed) {
-        hi = probe;
-      } // a loss during someone else's burst of work says nothing about the device: bounds stay
-      probe = (lo + hi) / 2;
-    }
-  }
+  const { noDrop, search } = await searchNoDrop(max, {
+    steps, start: 0.97, lossOk: LOSS_OK,
+    run: (pps) => trial(t, dev, pps, Math.round(pps * secs), log),
+    show: (tr) => log(`  ${fmtTrial(tr)}${tr.loss < LOSS_OK ? '  ok' : ''}`),
+  });
   return { key: dev.key, label: dev.label, max, noDrop, search, details: await dev.details() };
 }
 
