@@ -10,6 +10,7 @@
  * Address already in use (bound by another process)").
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,6 +521,16 @@ static napi_value link_info(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/* The port of a benchmark generator/sink call: AF_PACKET or TAP (a dgram port: ENOTSUP). */
+static port_t *bench_port(napi_env env, addon_t *a, napi_value v, const char *fn) {
+  port_t *p = get_port(env, a, v, 0);
+  if (p && p->kind == PORT_UNIX_DGRAM) {
+    throw_sys(env, "dgram", udg_path(p), ENOTSUP, fn);
+    return NULL;
+  }
+  return p;
+}
+
 static napi_value generate(napi_env env, napi_callback_info info) {
   addon_t *a = get_addon(env);
   size_t argc = 4;
@@ -529,9 +540,8 @@ static napi_value generate(napi_env env, napi_callback_info info) {
   double count, pps;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4) return type_error(env, "generate(handle, frames, count, pps)");
-  port_t *p = get_port(env, a, argv[0], 0);
+  port_t *p = bench_port(env, a, argv[0], "generate");
   if (!p) return NULL;
-  if (p->kind == PORT_UNIX_DGRAM) return throw_sys(env, "dgram", udg_path(p), ENOTSUP, "generate");
   CHECK(napi_is_array(env, argv[1], &is_arr));
   if (!is_arr) return type_error(env, "generate: frames must be an array of Uint8Array");
   CHECK(napi_get_array_length(env, argv[1], &nf));
@@ -582,9 +592,8 @@ static napi_value sink(napi_env env, napi_callback_info info) {
   uint32_t dur, idle;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) return type_error(env, "sink(handle, durationMs, idleMs)");
-  port_t *p = get_port(env, a, argv[0], 0);
+  port_t *p = bench_port(env, a, argv[0], "sink");
   if (!p) return NULL;
-  if (p->kind == PORT_UNIX_DGRAM) return throw_sys(env, "dgram", udg_path(p), ENOTSUP, "sink");
   if (get_u32(env, argv[1], &dur) < 0 || get_u32(env, argv[2], &idle) < 0)
     return type_error(env, "sink: durationMs and idleMs must be non-negative integers");
   sink_result_t s;
@@ -594,6 +603,203 @@ static napi_value sink(napi_env env, napi_callback_info info) {
   CHECK(napi_set_named_property(env, o, "bytes", num(env, (double)s.bytes)));
   CHECK(napi_set_named_property(env, o, "ns", num(env, (double)s.ns)));
   return o;
+}
+
+/* ---- generateTraffic / sinkTraffic (traffic.c) ---- */
+
+/* An optional numeric property: 1 present (in *out), 0 absent (undefined/null: *out is left
+ * alone), -1 not a finite number >= 0. */
+static int opt_num(napi_env env, napi_value o, const char *k, double *out) {
+  napi_value v;
+  napi_valuetype t;
+  if (napi_get_named_property(env, o, k, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
+    return -1;
+  if (t == napi_undefined || t == napi_null) return 0;
+  if (t != napi_number || napi_get_value_double(env, v, out) != napi_ok) return -1;
+  return isfinite(*out) && *out >= 0 ? 1 : -1;
+}
+
+/* An optional non-negative integer property below 2^53 (or at most max), default def. */
+static int opt_int(napi_env env, napi_value o, const char *k, double max, double def, double *out) {
+  int r = opt_num(env, o, k, out);
+  if (r == 0) *out = def;
+  return r >= 0 && *out == floor(*out) && *out <= max;
+}
+
+/* A typed array property of type want: 1 (data, len set), 0 absent, -1 something else. */
+static int opt_typed(napi_env env, napi_value o, const char *k, napi_typedarray_type want,
+                     void **data, size_t *len) {
+  napi_value v, ab;
+  napi_valuetype t;
+  bool is_ta;
+  napi_typedarray_type tt;
+  size_t off;
+  if (napi_get_named_property(env, o, k, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
+    return -1;
+  if (t == napi_undefined || t == napi_null) return 0;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, v, &tt, len, data, &ab, &off) != napi_ok || tt != want)
+    return -1;
+  return 1;
+}
+
+/* The (handle, object) arguments of generateTraffic/sinkTraffic: the port, or NULL after a throw. */
+static port_t *bench_args(napi_env env, napi_callback_info info, napi_value argv[2],
+                          const char *fn, const char *obj) {
+  size_t argc = 2;
+  napi_valuetype t = napi_undefined;
+  char msg[96];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2) {
+    snprintf(msg, sizeof msg, "%s(handle, %s)", fn, obj);
+    type_error(env, msg);
+    return NULL;
+  }
+  port_t *p = bench_port(env, get_addon(env), argv[0], fn);
+  if (p && (napi_typeof(env, argv[1], &t) != napi_ok || t != napi_object)) {
+    snprintf(msg, sizeof msg, "%s: %s must be an object", fn, obj);
+    type_error(env, msg);
+    return NULL;
+  }
+  return p;
+}
+
+static napi_value generate_traffic(napi_env env, napi_callback_info info) {
+  napi_value argv[2], tv, o;
+  bool is_arr = false;
+  uint32_t nt = 0;
+  double flows, vary, addresses, count, pps, dur;
+  char msg[256];
+  port_t *p = bench_args(env, info, argv, "generateTraffic", "spec");
+  if (!p) return NULL;
+  if (napi_get_named_property(env, argv[1], "templates", &tv) == napi_ok)
+    napi_is_array(env, tv, &is_arr);
+  if (is_arr) CHECK(napi_get_array_length(env, tv, &nt));
+  if (!is_arr || nt == 0)
+    return type_error(env, "generateTraffic: templates must be a non-empty array of Uint8Array");
+  traffic_spec_t s;
+  memset(&s, 0, sizeof s);
+  void *order = NULL;
+  size_t norder = 0;
+  int r = opt_typed(env, argv[1], "order", napi_uint16_array, &order, &norder);
+  if (r < 0) return type_error(env, "generateTraffic: order must be a Uint16Array");
+  if (r > 0 && norder == 0) return type_error(env, "generateTraffic: order must not be empty");
+  if (!opt_int(env, argv[1], "flows", 4294967295.0, 1, &flows))
+    return type_error(env, "generateTraffic: flows must be an integer >= 1");
+  if (!opt_int(env, argv[1], "vary", 7, 0, &vary))
+    return type_error(env, "generateTraffic: vary must be a combination of the bits 1, 2 and 4");
+  if (!opt_int(env, argv[1], "addresses", 4294967295.0, 1, &addresses))
+    return type_error(env, "generateTraffic: addresses must be an integer >= 1");
+  if (!opt_int(env, argv[1], "count", 9007199254740991.0, 0, &count))
+    return type_error(env, "generateTraffic: count must be a non-negative integer");
+  pps = dur = 0;
+  if (opt_num(env, argv[1], "pps", &pps) < 0 || opt_num(env, argv[1], "durationMs", &dur) < 0)
+    return type_error(env, "generateTraffic: pps and durationMs must be non-negative numbers");
+  if (dur > 1e12) return type_error(env, "generateTraffic: durationMs is too large");
+  s.ntpl = nt;
+  s.order = order;
+  s.norder = (uint32_t)norder;
+  s.flows = (uint32_t)flows;
+  s.vary = (uint32_t)vary;
+  s.addresses = (uint32_t)addresses;
+  s.stamp = opt_bool(env, argv[1], "stamp");
+  s.count = (uint64_t)count;
+  s.pps = pps;
+  s.duration_ns = (uint64_t)(dur * 1e6);
+  if (norder > 0xffffffffu) return type_error(env, "generateTraffic: order is too long");
+  if (!(s.tpl = calloc(nt, sizeof *s.tpl))) return throw_sys(env, kind_name(p), port_label(p), ENOMEM, "calloc");
+  napi_value res = NULL;
+  for (uint32_t i = 0; i < nt; i++) {
+    napi_value el, ab;
+    bool is_ta = false;
+    napi_typedarray_type tt;
+    size_t len = 0, off;
+    void *d = NULL;
+    if (napi_get_element(env, tv, i, &el) != napi_ok ||
+        napi_is_typedarray(env, el, &is_ta) != napi_ok || !is_ta ||
+        napi_get_typedarray_info(env, el, &tt, &len, &d, &ab, &off) != napi_ok ||
+        tt != napi_uint8_array) {
+      snprintf(msg, sizeof msg, "generateTraffic: templates[%u] must be a Uint8Array", i);
+      type_error(env, msg);
+      goto out;
+    }
+    s.tpl[i].data = d;
+    s.tpl[i].len = len > 0xffffffffu ? 0xffffffffu : (uint32_t)len;
+  }
+  if (traffic_prepare(p, &s, msg, sizeof msg) < 0) {
+    type_error(env, msg);
+    goto out;
+  }
+  traffic_gen_result_t g;
+  int e = traffic_gen(p, &s, &g);
+  if (e) {
+    throw_sys(env, kind_name(p), port_label(p), e, "generateTraffic");
+    goto out;
+  }
+  if (napi_create_object(env, &o) == napi_ok &&
+      napi_set_named_property(env, o, "sent", num(env, (double)g.sent)) == napi_ok &&
+      napi_set_named_property(env, o, "bytes", num(env, (double)g.bytes)) == napi_ok &&
+      napi_set_named_property(env, o, "ns", num(env, (double)g.ns)) == napi_ok)
+    res = o;
+out:
+  free(s.tpl);
+  return res;
+}
+
+static napi_value sink_traffic(napi_env env, napi_callback_info info) {
+  napi_value argv[2], o, lat, ab, hist;
+  double dur, idle, nap;
+  void *hdata = NULL;
+  port_t *p = bench_args(env, info, argv, "sinkTraffic", "opts");
+  if (!p) return NULL;
+  if (opt_num(env, argv[1], "durationMs", &dur) != 1 || dur != floor(dur) || dur > 4294967295.0)
+    return type_error(env, "sinkTraffic: durationMs must be a non-negative integer");
+  if (!opt_int(env, argv[1], "idleMs", 4294967295.0, 0, &idle) ||
+      !opt_int(env, argv[1], "napUs", 4294967295.0, 1000, &nap))
+    return type_error(env, "sinkTraffic: idleMs and napUs must be non-negative integers");
+  traffic_sink_result_t s;
+  memset(&s, 0, sizeof s);
+  if (opt_bool(env, argv[1], "latency")) {
+    CHECK(napi_create_arraybuffer(env, LAT_BUCKETS * sizeof(double), &hdata, &ab));
+    memset(hdata, 0, LAT_BUCKETS * sizeof(double));
+    CHECK(napi_create_typedarray(env, napi_float64_array, LAT_BUCKETS, ab, 0, &hist));
+    s.hist = hdata;
+  }
+  traffic_sink(p, (uint32_t)dur, (uint32_t)idle, (uint32_t)nap, &s);
+  const struct { const char *k; uint64_t v; } f[] = {
+      {"frames", s.frames},       {"bytes", s.bytes},       {"stamped", s.stamped},
+      {"stampedBytes", s.stamped_bytes}, {"reordered", s.reordered}, {"firstNs", s.first_ns},
+      {"lastNs", s.last_ns},      {"ns", s.last_ns - s.first_ns},
+      {"latencyNegative", s.lat_negative},
+  };
+  CHECK(napi_create_object(env, &o));
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+    CHECK(napi_set_named_property(env, o, f[i].k, num(env, (double)f[i].v)));
+  if (s.hist) {
+    CHECK(napi_create_object(env, &lat));
+    CHECK(napi_set_named_property(env, lat, "count", num(env, (double)s.lat_count)));
+    CHECK(napi_set_named_property(env, lat, "minNs", num(env, (double)s.lat_min)));
+    CHECK(napi_set_named_property(env, lat, "maxNs", num(env, (double)s.lat_max)));
+    CHECK(napi_set_named_property(env, lat, "sumNs", num(env, (double)s.lat_sum)));
+    CHECK(napi_set_named_property(env, lat, "hist", hist));
+  } else {
+    CHECK(napi_get_null(env, &lat));
+  }
+  CHECK(napi_set_named_property(env, o, "latency", lat));
+  return o;
+}
+
+static napi_value latency_bucket(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_valuetype t = napi_undefined;
+  double d;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 1) CHECK(napi_typeof(env, argv[0], &t));
+  if (t != napi_number) return type_error(env, "latencyBucket: ns must be a number");
+  CHECK(napi_get_value_double(env, argv[0], &d));
+  if (!(d >= 0)) return type_error(env, "latencyBucket: ns must be >= 0");
+  return num(env, lat_bucket(d >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)d));
 }
 
 /* ---- module ---- */
@@ -623,6 +829,9 @@ NAPI_MODULE_INIT() {
       {"linkInfo", NULL, link_info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"generate", NULL, generate, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sink", NULL, sink, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"generateTraffic", NULL, generate_traffic, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sinkTraffic", NULL, sink_traffic, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"latencyBucket", NULL, latency_bucket, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
     return NULL;

@@ -4,7 +4,8 @@
  * switch from outside. They bypass the pool: generate() copies the given frames straight into
  * the port's TX ring and kicks once per burst; sink() walks the RX ring and flips statuses.
  * Counts are what the kernel took (frames it left as SEND_REQUEST are taken back and not
- * counted), not what was attempted. A TAP port works too, with write()/read().
+ * counted), not what was attempted. A TAP port works too, with write()/read(). traffic.c has
+ * the second generation (generateTraffic/sinkTraffic) and shares the ring helpers below.
  */
 #include <errno.h>
 #include <poll.h>
@@ -39,7 +40,7 @@ static inline struct tpacket2_hdr *tx_frame(port_t *p, uint32_t i) {
 }
 
 /* Wait until the frame at our TX head is free again (completions), kicking the kernel. */
-static void wait_tx_free(port_t *p) {
+void gen_wait_tx_free(port_t *p) {
   struct tpacket2_hdr *h = tx_frame(p, p->tx_head);
   for (int spins = 0; __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE &&
                       !(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_WRONG_FORMAT);
@@ -54,8 +55,9 @@ static void wait_tx_free(port_t *p) {
   }
 }
 
-/* SEND_REQUEST frames the kernel did not take within ~1 s are taken back from the head. */
-static uint64_t flush_tx(port_t *p) {
+/* SEND_REQUEST frames the kernel did not take within ~1 s are taken back from the head; their
+ * bytes are added to *bytes_back if it is not NULL. */
+uint64_t gen_flush_tx(port_t *p, uint64_t *bytes_back) {
   uint64_t deadline = now_ns() + 1000000000u, back = 0;
   for (;;) {
     uint32_t pending = 0;
@@ -75,6 +77,7 @@ static uint64_t flush_tx(port_t *p) {
     __atomic_store_n(&h->tp_status, TP_STATUS_AVAILABLE, __ATOMIC_RELEASE);
     p->tx_head = i;
     back++;
+    if (bytes_back) *bytes_back += h->tp_len;
   }
   return back;
 }
@@ -134,10 +137,10 @@ int gen_run(port_t *p, const uint8_t *const *frames, const uint32_t *lens, uint3
       if (e == ENETDOWN || e == ENXIO) { queued += q; break; }
       queued += q;
     } else {
-      wait_tx_free(p);
+      gen_wait_tx_free(p);
     }
   }
-  uint64_t back = flush_tx(p);
+  uint64_t back = gen_flush_tx(p, NULL);
   out->sent = queued - back - wrong;
   out->ns = now_ns() - t0;
   uint64_t cycle = 0; /* bytes of the frames sent: frames[i % nf] for i < sent */
@@ -147,6 +150,25 @@ int gen_run(port_t *p, const uint8_t *const *frames, const uint32_t *lens, uint3
   p->st.tx_frames += out->sent;
   p->st.tx_bytes += bytes;
   return 0;
+}
+
+/* The frame at the RX head if the kernel has handed it over (when the whole frame was also
+ * queued on the socket, TP_STATUS_COPY, that copy is dropped), else NULL. */
+struct tpacket2_hdr *gen_rx_peek(port_t *p) {
+  struct tpacket2_hdr *h = (struct tpacket2_hdr *)(p->rx_ring + (size_t)p->rx_head * RING_FRAME_SIZE);
+  uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+  if (!(st & TP_STATUS_USER)) return NULL;
+  if (st & TP_STATUS_COPY) {
+    uint8_t b;
+    recv(p->rx_fd, &b, 1, MSG_DONTWAIT | MSG_TRUNC);
+  }
+  return h;
+}
+
+/* Give the frame at the RX head back to the kernel and move on. */
+void gen_rx_release(port_t *p) {
+  afp_release_rx(p->rx_ring + (size_t)p->rx_head * RING_FRAME_SIZE);
+  p->rx_head = (p->rx_head + 1) & (p->rx_frames - 1);
 }
 
 static int sink_tap(port_t *p, uint64_t t0, uint64_t end, uint64_t idle, sink_result_t *o) {
@@ -181,19 +203,11 @@ int sink_run(port_t *p, uint32_t duration_ms, uint32_t idle_ms, sink_result_t *o
   if (p->kind == PORT_TAP) return sink_tap(p, t0, end, idle, o);
   for (;;) {
     uint32_t got = 0;
-    for (;;) {
-      uint8_t *f = p->rx_ring + (size_t)p->rx_head * RING_FRAME_SIZE;
-      struct tpacket2_hdr *h = (struct tpacket2_hdr *)f;
-      uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
-      if (!(st & TP_STATUS_USER)) break;
-      if (st & TP_STATUS_COPY) { /* drop the whole frame queued on the socket */
-        uint8_t b;
-        recv(p->rx_fd, &b, 1, MSG_DONTWAIT | MSG_TRUNC);
-      }
+    struct tpacket2_hdr *h;
+    while ((h = gen_rx_peek(p))) {
       o->bytes += h->tp_len;
       got++;
-      afp_release_rx(f);
-      p->rx_head = (p->rx_head + 1) & (p->rx_frames - 1);
+      gen_rx_release(p);
     }
     uint64_t now = now_ns();
     if (got) {

@@ -5,7 +5,8 @@
  * kernel rings / fds and pool slots, one N-API call per burst, and allocates nothing per
  * packet. Everything here is plain data; the functions that act on it live in ring.c (AF_PACKET),
  * tap.c (TAP), unixdgram.c (unix datagram sockets), offload.c (virtio-net header: checksum completion, software GSO),
- * poll.c (readiness), link.c (interface facts), gen.c (benchmark helpers), addon.c (N-API glue).
+ * poll.c (readiness), link.c (interface facts), gen.c (benchmark helpers), traffic.c (the
+ * second-generation benchmark generator and sink), addon.c (N-API glue).
  */
 #ifndef SWITCHYARD_LAYOUT_H
 #define SWITCHYARD_LAYOUT_H
@@ -141,6 +142,54 @@ typedef struct { uint64_t frames, bytes, ns; } sink_result_t;
 int gen_run(port_t *p, const uint8_t *const *frames, const uint32_t *lens, uint32_t nframes,
             uint64_t count, double pps, gen_result_t *out);
 int sink_run(port_t *p, uint32_t duration_ms, uint32_t idle_ms, sink_result_t *out);
-uint64_t now_ns(void);
+uint64_t now_ns(void); /* CLOCK_MONOTONIC */
+void gen_wait_tx_free(port_t *p);
+uint64_t gen_flush_tx(port_t *p, uint64_t *bytes_back);
+struct tpacket2_hdr *gen_rx_peek(port_t *p); /* the next received ring frame, or NULL */
+void gen_rx_release(port_t *p);
+
+/* ---- traffic.c ---- */
+/* One template of generateTraffic(): the frame (JS memory, read only) and what prepare()
+ * learnt from it for vary&1: the IPv4 source, the UDP source port, and the ones' complement
+ * sum of the IPv4 header words other than the checksum and the source address. */
+typedef struct {
+  const uint8_t *data;
+  uint32_t len;
+  uint32_t src;
+  uint16_t sport;
+  uint32_t ipsum;
+} traffic_tpl_t;
+
+enum { VARY_IP = 1, VARY_SMAC = 2, VARY_DMAC = 4 };
+
+typedef struct {
+  traffic_tpl_t *tpl;
+  uint32_t ntpl;
+  const uint16_t *order; /* NULL: template i % ntpl */
+  uint32_t norder;
+  uint32_t flows, vary, addresses;
+  int stamp;
+  uint64_t count;       /* 0: no limit */
+  double pps;           /* 0: flat out */
+  uint64_t duration_ns; /* 0: no limit */
+} traffic_spec_t;
+
+typedef struct { uint64_t sent, bytes, ns; } traffic_gen_result_t;
+
+/* Latency histogram: LAT_BUCKETS counts, see lat_bucket() in traffic.c for the scheme. */
+#define LAT_BUCKETS 608
+
+typedef struct {
+  uint64_t frames, bytes, stamped, stamped_bytes, reordered, first_ns, last_ns;
+  uint64_t lat_count, lat_min, lat_max, lat_sum, lat_negative;
+  double *hist; /* LAT_BUCKETS counts to add to, or NULL: no latency */
+} traffic_sink_result_t;
+
+/* Checks the spec against the port and fills in the template facts: 0, or -1 with msg set. */
+int traffic_prepare(port_t *p, traffic_spec_t *s, char *msg, size_t cap);
+int traffic_gen(port_t *p, const traffic_spec_t *s, traffic_gen_result_t *out); /* 0 or errno */
+int traffic_sink(port_t *p, uint32_t duration_ms, uint32_t idle_ms, uint32_t nap_us,
+                 traffic_sink_result_t *out);
+uint32_t lat_bucket(uint64_t ns);
 
 #endif

@@ -62,6 +62,104 @@ export interface LinkInfo {
 export interface GenerateResult { sent: number; ns: number }
 export interface SinkResult { frames: number; bytes: number; ns: number }
 
+/** What generateTraffic() sends: templates, cycled, with per-flow fields varied and an optional stamp. */
+export interface TrafficSpec {
+  /**
+   * Complete Ethernet frames without FCS, 60 bytes or more (at most what a TX ring frame and
+   * the MTU allow, 65535 on a TAP); IPv4 (20-byte header, no VLAN tag) carrying UDP when
+   * vary & 1 or stamp.
+   */
+  templates: Uint8Array[];
+  /** Template indexes, cycled: packet i uses templates[order[i % order.length]]. Default: i % templates.length. */
+  order?: Uint16Array;
+  /** Number of flows (default 1); packet i belongs to flow f = i % flows. */
+  flows?: number;
+  /**
+   * Bitmask of what varies per flow.
+   * 1: IPv4 source = template source + (f % addresses) (a 32-bit add) and UDP source port =
+   *    template port + floor(f / addresses) (mod 65536); IPv4 header checksum recomputed, UDP checksum 0.
+   * 2: source MAC: its low 24 bits + f (mod 2^24).  4: destination MAC likewise.
+   */
+  vary?: number;
+  /** Distinct source addresses with vary & 1 (default 1). */
+  addresses?: number;
+  /**
+   * Write a 16-byte stamp at frame offset 42 (the UDP payload), big-endian: u32 magic
+   * 0x53594231 ("SYB1"), u32 sequence (packet index i), u64 transmit time in CLOCK_REALTIME ns
+   * (read once per burst, when the burst is handed to the kernel). Sets the UDP checksum to 0.
+   */
+  stamp?: boolean;
+  /** Stop after this many packets (0/absent: no limit; then durationMs is required). */
+  count?: number;
+  /**
+   * Packets per second (0/absent: as fast as possible). Paced runs send a burst every
+   * max(100 us, 1/pps) and sleep in between (clock_nanosleep) instead of spinning. A late
+   * burst catches up at most the last 10 ms of a stall; frames of a longer stall are not sent
+   * (sent/ns shows it), so a stall never turns into a long flood.
+   */
+  pps?: number;
+  /** Stop after this long (whichever of count and durationMs comes first). */
+  durationMs?: number;
+}
+
+export interface GenerateTrafficResult {
+  /** frames the kernel took (frames it left in the ring are taken back and not counted) */
+  sent: number;
+  /** sum of the lengths of those frames (no FCS) */
+  bytes: number;
+  /** CLOCK_MONOTONIC duration of the run; paced runs end at the end of their last period */
+  ns: number;
+}
+
+export interface SinkTrafficOptions {
+  durationMs: number;
+  /** Return once this long passed with no stamped frame, after at least one arrived (0/absent: off). */
+  idleMs?: number;
+  /** How long to sleep when the RX ring is empty (default 1000 us; 0: ppoll, woken per frame). */
+  napUs?: number;
+  /** Collect transmit-to-receive latency of stamped frames. */
+  latency?: boolean;
+}
+
+export interface LatencyStats {
+  count: number;
+  minNs: number;
+  maxNs: number;
+  sumNs: number;
+  /**
+   * LATENCY_BUCKETS (608) counts. Bucket of v ns: v < 16: v; else e = floor(log2 v),
+   * m = (v >> (e - 4)) & 15, idx = min((e - 3) * 16 + m, 607); bucket idx >= 16 holds
+   * [(16 + m) << (e - 4), (17 + m) << (e - 4)).
+   */
+  hist: Float64Array;
+}
+
+export interface SinkTrafficResult {
+  /** every frame seen, and the sum of their tp_len */
+  frames: number;
+  bytes: number;
+  /** frames carrying the generateTraffic() stamp (IPv4/UDP, magic at offset 42), and their bytes */
+  stamped: number;
+  stampedBytes: number;
+  /** stamped frames whose sequence is lower than the highest seen before them */
+  reordered: number;
+  /** CLOCK_MONOTONIC arrival (kernel receive time) of the first and last stamped frame; ns = lastNs - firstNs */
+  firstNs: number;
+  lastNs: number;
+  ns: number;
+  /**
+   * Receive time (the kernel's tpacket2 timestamp, CLOCK_REALTIME, taken when the frame reached
+   * the socket: napping does not inflate it; a TAP uses the read time) minus the stamp.
+   * null unless opts.latency.
+   */
+  latency: LatencyStats | null;
+  /** samples that came out negative (a clock step) and were counted as 0 */
+  latencyNegative: number;
+}
+
+/** Buckets of LatencyStats.hist. */
+export const LATENCY_BUCKETS = 608;
+
 export interface NativeAddon {
   /** Register the pool once, before any port is opened. */
   attachPool(buffer: ArrayBuffer, slotSize: number, headroom: number, start: Uint32Array, length: Uint16Array): void;
@@ -94,6 +192,21 @@ export interface NativeAddon {
   generate(handle: number, frames: Uint8Array[], count: number, pps: number): GenerateResult;
   /** Benchmark sink: count frames received for durationMs (or until idleMs passes with no frame, if idleMs > 0). Blocking. */
   sink(handle: number, durationMs: number, idleMs: number): SinkResult;
+  /**
+   * Second-generation generator (native/src/traffic.c): builds each frame from spec into the TX
+   * ring (or writes it to a TAP), no allocation per packet. Blocking. Throws TypeError for a bad
+   * spec (template too short/long, stamp or vary & 1 on a non-IPv4/UDP template, order index
+   * out of range, flows < 1, neither count nor durationMs).
+   */
+  generateTraffic(handle: number, spec: TrafficSpec): GenerateTrafficResult;
+  /**
+   * Second-generation sink: walks the RX ring, napping napUs when it is empty, counting frames,
+   * stamped frames, reordering and (opts.latency) latency. Returns after durationMs, or after
+   * idleMs without a stamped frame once one arrived. Blocking.
+   */
+  sinkTraffic(handle: number, opts: SinkTrafficOptions): SinkTrafficResult;
+  /** The latency histogram bucket the C side puts ns into (for tests of the decoding). */
+  latencyBucket(ns: number): number;
 }
 
 function findAddon(): string {
