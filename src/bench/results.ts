@@ -65,7 +65,9 @@ export interface DeviceJson {
   results: SizeResultJson[];
   rfc2889?: {
     address_capacity?: { addresses: number; tested_max: number; trials: number };
-    learning_rate?: { fps: number; addresses: number; trials: number };
+    /** at_generator_limit: it passed at the fastest rate the generator could offer */
+    learning_rate?: { fps: number; addresses: number; trials: number; at_generator_limit?: boolean };
+    error?: string;
   };
   details?: unknown;
   cpu_ns_per_packet?: number;
@@ -188,7 +190,7 @@ function checkDevice(c: Checker, v: unknown, path: string): void {
   if (!d) return;
   c.str(d, 'key', path);
   c.str(d, 'label', path);
-  if (d.kind !== 'bridge' && d.kind !== 'router' && d.kind !== 'nat') c.bad(`${path}.kind`, 'must be "bridge", "router" or "nat"');
+  if (d.kind !== 'bridge' && d.kind !== 'router' && d.kind !== 'nat' && d.kind !== 'wire') c.bad(`${path}.kind`, 'must be "bridge", "router", "nat" or "wire"');
   c.str(d, 'skipped', path, true);
   c.str(d, 'error', path, true);
   c.arr(d, 'results', path).forEach((s, i) => checkSize(c, s, `${path}.results[${i}]`));

@@ -1,0 +1,90 @@
+// rfc2889.ts — RFC 2889's address caching capacity (5.7) and address learning rate (5.8) for
+// devices that learn MAC addresses, with the three-port layout the RFC describes:
+//
+//   1. the generator's port sends learning frames from N source MACs (to the sink's MAC,
+//      which the device already knows, so nothing is flooded while learning);
+//   2. the sink's port sends one test frame to each of the N MACs;
+//   3. the monitor port counts what reached it: a test frame there was flooded, i.e. its
+//      address was not in the table. Pass = nothing reached the monitor.
+//
+// Capacity: the largest N that passes at a learning rate well below the device's limits
+// (doubling from 1024, then bisecting, up to --mac-max). Learning rate: with N = the
+// capacity found (at most 65536), the highest learning-frame rate that still passes.
+// Every trial uses MAC addresses no earlier trial used (a fresh third byte), so what
+// earlier trials left in a table can only make a least-recently-used table evict them, and
+// a table that keeps old entries and refuses new ones shows a smaller capacity, as it should.
+import type { Traffic } from './trial.js';
+import type { Device } from './types.js';
+
+export interface Rfc2889Result {
+  address_capacity?: { addresses: number; tested_max: number; trials: number };
+  /** fps: the highest learning rate that passed, measured (frames / generator time); at_generator_limit:
+   * it passed at the fastest rate the generator could offer, so the device's own limit is higher */
+  learning_rate?: { fps: number; addresses: number; trials: number; at_generator_limit: boolean };
+  error?: string;
+}
+
+export interface Rfc2889Options {
+  macMax: number;
+  /** learning frames per second for the capacity search */
+  learnPps: number;
+  maxTrials: number;
+  onTrial?(what: string, n: number, pps: number, pass: boolean, flooded: number): void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+let trialNo = 0;
+
+/** One learn-then-test trial: how many test frames were flooded to the monitor, and the learning rate achieved. */
+async function floodedAfterLearning(t: Traffic, dev: Device, n: number, learnPps: number): Promise<{ flooded: number; pps: number }> {
+  trialNo = (trialNo + 1) % 250;
+  const base = `02:5b:${(trialNo + 1).toString(16).padStart(2, '0')}:00:00:01`;
+  const sinkMac = dev.nextHopMac('forward');
+  const l = await t.gen.ask<{ sent: number; ns: number }>({ op: 'learn', dstMac: sinkMac, srcMacs: n, srcBase: base, count: n, pps: learnPps }, 120000);
+  await sleep(50); // the device's queues drain into its table
+  t.mon.send({ op: 'sink', durationMs: Math.ceil((n / 200000) * 1000) + 1500, idleMs: 300, latency: false, napUs: 1000 });
+  await t.mon.next(10000);
+  // test frames at a modest rate: this measures the table, not the forwarding rate
+  await t.sink.ask({ op: 'learn', dstMac: base, dstMacs: n, dstBase: base, count: n, pps: 200000 }, 120000);
+  const r = await t.mon.next<{ frames: number }>(60000);
+  return { flooded: r.frames, pps: l.ns > 0 ? (l.sent / l.ns) * 1e9 : 0 };
+}
+
+export async function rfc2889(t: Traffic, dev: Device, o: Rfc2889Options): Promise<Rfc2889Result> {
+  const out: Rfc2889Result = {};
+  // capacity: double, then bisect between the largest pass and the smallest failure
+  let lo = 0, hi = o.macMax + 1, n = Math.min(1024, o.macMax), trials = 0;
+  while (trials < o.maxTrials && hi - lo > Math.max(1, lo / 64)) {
+    const { flooded } = await floodedAfterLearning(t, dev, n, o.learnPps);
+    trials++;
+    const pass = flooded === 0;
+    o.onTrial?.('capacity', n, o.learnPps, pass, flooded);
+    if (pass) lo = n; else hi = n;
+    n = hi > o.macMax ? Math.min(o.macMax, lo * 2) : Math.floor((lo + hi) / 2);
+    if (pass && lo === o.macMax) break;
+  }
+  out.address_capacity = { addresses: lo, tested_max: o.macMax, trials };
+  if (lo === 0) return out;
+  // learning rate at the capacity (bounded, so a trial stays short): double the offered rate
+  // until a failure or until the generator cannot offer more, then bisect
+  const addrs = Math.min(lo, 65536);
+  let rlo = 0, rhi = 0, rate = o.learnPps * 2, rtrials = 0, atLimit = false;
+  while (rtrials < o.maxTrials) {
+    const r = await floodedAfterLearning(t, dev, addrs, rate);
+    rtrials++;
+    const pass = r.flooded === 0;
+    o.onTrial?.('learning rate', addrs, r.pps, pass, r.flooded);
+    if (pass) {
+      rlo = Math.max(rlo, r.pps);
+      if (r.pps < rate * 0.9) { atLimit = rhi === 0; break; } // the generator's own limit
+    } else rhi = rhi ? Math.min(rhi, rate) : rate;
+    if (rhi === 0) rate *= 2;
+    else {
+      if (rhi / Math.max(1, rlo) - 1 <= 0.05) break;
+      rate = rlo ? Math.sqrt(rlo * rhi) : rhi / 4;
+    }
+  }
+  out.learning_rate = { fps: Math.round(rlo), addresses: addrs, trials: rtrials, at_generator_limit: atLimit };
+  return out;
+}
