@@ -1,27 +1,27 @@
-// run.ts — `npm run bench`: the in-process figures (bench/inprocess.ts), then forwarding
-// through the kernel (bench/kernel.ts). Prints both as tables and writes everything to
-// bench/results/<timestamp>.json.
+// run.ts — `npm run bench`: the in-process micro-benchmarks (bench/inprocess.ts): full-graph
+// Mpps, ns per packet per node on a warm vector, heap growth per million packets. Prints a
+// table and writes it to bench/results/<timestamp>.json. Packet rates through the kernel,
+// against the Linux bridge, router and nftables, are `switchyard bench` (src/bench/).
 //
-//   npm run bench -- [--inprocess-only | --kernel-only] [--quick] [any bench/kernel.ts flag,
-//                    e.g. --sink poll, --devices switchyard,forwarder, --cpus 0/0/1, -v]
+//   npm run bench -- [--quick]
 //
 // Heap growth is measured between two full GCs, so the in-process part needs --expose-gc:
 // without it this script runs itself again with the flag.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { bridged, routed, nat, type InProcessResult, type NatResult } from './inprocess.ts';
-import { kernelBench, kernelTable, parseKernelFlags, writeResults, type KernelReport } from './kernel.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
 
 const argv = process.argv.slice(2);
-const inprocessOnly = argv.includes('--inprocess-only');
-const kernelOnly = argv.includes('--kernel-only');
 const quick = argv.includes('--quick');
-if (inprocessOnly && kernelOnly) {
-  console.error('bench: --inprocess-only and --kernel-only exclude each other');
-  process.exit(2);
+for (const a of argv) {
+  if (a !== '--quick') {
+    console.error(`bench: unknown option ${a} (packet rates through the kernel: switchyard bench --help)`);
+    process.exit(2);
+  }
 }
 
-if (!kernelOnly && typeof (globalThis as { gc?: unknown }).gc !== 'function') {
+if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
   // again, with --expose-gc; the child handles SIGINT itself (it removes its namespaces)
   const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), ...argv], { stdio: 'inherit' });
   process.on('SIGINT', () => {});
@@ -46,24 +46,23 @@ function inprocessTable(rs: InProcessResult[]): string {
   return lines.join('\n');
 }
 
+function writeResults(o: unknown): string {
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}${new Date().toISOString().replace(/[:.]/g, '-')}-inprocess.json`;
+  writeFileSync(file, JSON.stringify(o, null, 1) + '\n');
+  return file;
+}
+
 async function main(): Promise<void> {
-  const out: { inprocess?: InProcessResult[]; kernel?: KernelReport } = {};
-  if (!kernelOnly) {
-    const secs = quick ? 1 : 3;
-    console.log(`in-process (${secs} s each)...`);
-    out.inprocess = [
-      bridged(2, secs), bridged(10000, secs),
-      bridged(2, secs, { copy: false }), bridged(10000, secs, { copy: false }),
-      routed(1, secs), ...(quick ? [] : [routed(1_000_000, secs)]),
-      nat(1, secs), nat(10_000, secs), ...(quick ? [] : [nat(1_000_000, secs)]),
-    ];
-    console.log('\n' + inprocessTable(out.inprocess) + '\n');
-  }
-  if (!inprocessOnly) {
-    const opts = parseKernelFlags(argv);
-    console.log('through the kernel...');
-    out.kernel = await kernelBench(opts);
-    console.log('\n' + kernelTable(out.kernel) + '\n');
-  }
-  console.log(`JSON: ${writeResults(out)}`);
+  const secs = quick ? 1 : 3;
+  console.log(`in-process (${secs} s each)...`);
+  const inprocess: InProcessResult[] = [
+    bridged(2, secs), bridged(10000, secs),
+    bridged(2, secs, { copy: false }), bridged(10000, secs, { copy: false }),
+    routed(1, secs), ...(quick ? [] : [routed(1_000_000, secs)]),
+    nat(1, secs), nat(10_000, secs), ...(quick ? [] : [nat(1_000_000, secs)]),
+  ];
+  console.log('\n' + inprocessTable(inprocess) + '\n');
+  console.log(`JSON: ${writeResults({ inprocess })}`);
 }

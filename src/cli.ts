@@ -48,6 +48,10 @@ commands:
   capture PORT [-w FILE] [-c N] [-Q in|out|inout]
                                        pcap of the frames a port receives and sends
                                        (to stdout without -w; stops after N frames or on Ctrl-C)
+  bench [--quick] [--devices LIST] [--sizes LIST] ...
+                                       packet rates (MRR, NDR, PDR, latency, RFC 2889)
+                                       of switchyard and the kernel's bridge, router and
+                                       NAT side by side (switchyard bench --help)
   help                                 this text
   --version                            print the version
 
@@ -146,9 +150,11 @@ export async function main(argv: string[], ioIn: Partial<CliIO> = {}): Promise<n
       case '--version': case '-V': case 'version':
         io.stdout.write(`switchyard ${version()}\n`);
         return 0;
-      case 'bench':
-        io.stderr.write(`switchyard: ${cmd}: not implemented yet\n`);
-        return 1;
+      case 'bench': {
+        // loaded on demand: the benchmark's modules are not needed to run a switch
+        const { cmdBench } = await import('./bench/cli.js');
+        return await cmdBench(rest, io);
+      }
       default: {
         if (!Object.hasOwn(COMMANDS, cmd)) throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
         return await COMMANDS[cmd](rest, io);

@@ -52,3 +52,17 @@ export function cpuUse(a: CpuSnap, b: CpuSnap): Record<string, number> {
   out.others = Math.max(0, pct(b.busy - a.busy - ours - ks));
   return out;
 }
+
+/**
+ * Wait (at most maxMs) until processes other than ours and the groups' use at most pct % of
+ * one CPU, sampling every 250 ms. Returns the last "others" figure.
+ */
+export async function waitQuiet(groups: Record<string, number[]>, pct: number, maxMs: number): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const a = cpuSnapshot(groups);
+    await new Promise((r) => setTimeout(r, 250));
+    const others = cpuUse(a, cpuSnapshot(groups)).others;
+    if (others <= pct || Date.now() - t0 >= maxMs) return others;
+  }
+}

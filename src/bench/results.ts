@@ -53,6 +53,12 @@ export interface SizeResultJson {
   pdr_upper_pps?: number | null;
   latency: LatencyJson[];
   trials: TrialJson[];
+  /**
+   * the flat-out trial lost nothing: NDR = PDR = MRR = the most the generator could offer, and
+   * the device's own limit is higher (the kernel's devices forward inside the generator's
+   * sendto(), so the generator slows down instead of anything being lost)
+   */
+  generator_limited?: boolean;
   error?: string;
 }
 
@@ -284,18 +290,24 @@ function latencyCell(r: SizeResultJson): string {
 function cpuCell(r: SizeResultJson): string {
   const cpu = (r.pdr?.trial ?? r.mrr)?.cpu;
   if (!cpu) return '-';
-  return `dut ${Math.round(cpu.dut ?? 0)}% si ${Math.round(cpu.softirq ?? 0)}%`;
+  return `dut ${Math.round(cpu.dut ?? 0)} gen ${Math.round(cpu.gen ?? 0)} si ${Math.round(cpu.softirq ?? 0)}`;
 }
 
 /** One table for people: a row per device and frame size; skipped and failed devices below it. */
 export function formatTable(b: BenchJson): string {
   const refs = b.ratios.map((r) => r.reference);
-  const header = ['Device', 'Size', 'NDR Mpps', 'PDR Mpps', 'MRR Mpps', 'NDR Gb/s L1', 'Lat p50/p99 µs', 'CPU', ...refs.map((k) => `PDR/${k}`)];
+  const header = ['Device', 'Size', 'NDR Mpps', 'PDR Mpps', 'MRR Mpps', 'NDR Gb/s L1', 'Lat p50/p99 µs', 'CPU %', ...refs.map((k) => `PDR/${k}`)];
   const align: Align[] = ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', ...refs.map((): Align => 'right')];
   const rows: string[][] = [];
   const notes: string[] = [];
+  let limited = false;
   for (const d of b.devices) {
     if (d.skipped) { notes.push(`${d.label} (${d.key}): skipped: ${d.skipped}`); continue; }
+    const cap = d.rfc2889?.address_capacity, lr = d.rfc2889?.learning_rate;
+    if (cap) {
+      notes.push(`${d.label}: RFC 2889 address caching capacity ${cap.addresses}${cap.addresses >= cap.tested_max ? ' (all tried)' : ''}`
+        + (lr ? `, learning rate ${lr.at_generator_limit ? '≥ ' : ''}${Math.round(lr.fps).toLocaleString('en-US')} addresses/s (${lr.addresses} addresses)` : ''));
+    }
     if (d.error) notes.push(`${d.label} (${d.key}): error: ${d.error}`);
     for (const r of d.results) {
       if (r.error) notes.push(`${d.label} (${d.key}) ${r.frame_size}: error: ${r.error}`);
@@ -303,11 +315,15 @@ export function formatTable(b: BenchJson): string {
         const row = x.rows.find((y) => y.device === d.key && y.frame_size === r.frame_size);
         return x.reference === d.key ? '1.00x' : fixed(row?.pdr_ratio, 2, 'x');
       });
+      const ge = r.generator_limited ? '≥' : '';
+      if (r.generator_limited) limited = true;
       rows.push([
-        d.label, String(r.frame_size), mpps(r.ndr?.pps), mpps(r.pdr?.pps), mpps(r.mrr?.rx_pps),
+        d.label, String(r.frame_size), ge + mpps(r.ndr?.pps), ge + mpps(r.pdr?.pps), ge + mpps(r.mrr?.rx_pps),
         fixed(r.ndr ? r.ndr.bps_l1 / 1e9 : null, 2), latencyCell(r), cpuCell(r), ...ratios,
       ]);
     }
   }
+  if (limited) notes.unshift('≥: nothing was lost flat out, so the figure is what the generator could offer; the device forwards more');
+  notes.unshift('CPU %: of one core during the PDR trial: the device\'s processes, the generator (the kernel forwards inside its sends), softirq');
   return table(header, rows, align) + notes.map((n) => `${n}\n`).join('');
 }

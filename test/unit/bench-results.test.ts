@@ -124,9 +124,9 @@ test('computeRatios against a reference, size by size', () => {
 test('formatTable: the figures, the ratios, the skipped devices', () => {
   const text = formatTable(sample());
   const lines = text.trimEnd().split('\n');
-  assert.match(lines[0], /^Device\s+Size\s+NDR Mpps\s+PDR Mpps\s+MRR Mpps\s+NDR Gb\/s L1\s+Lat p50\/p99 µs\s+CPU\s+PDR\/kernel-bridge\s+PDR\/forwarder$/);
+  assert.match(lines[0], /^Device\s+Size\s+NDR Mpps\s+PDR Mpps\s+MRR Mpps\s+NDR Gb\/s L1\s+Lat p50\/p99 µs\s+CPU %\s+PDR\/kernel-bridge\s+PDR\/forwarder$/);
   const bridge64 = lines.find((l) => l.startsWith('Linux bridge') && /\s64\s/.test(l))!;
-  for (const cell of ['0.900', '1.000', '1.100', '0.60', '12.5/41.0 @50%', 'dut 100% si 45%']) assert.ok(bridge64.includes(cell), `${cell} in ${bridge64}`);
+  for (const cell of ['0.900', '1.000', '1.100', '0.60', '12.5/41.0 @50%', 'dut 100 gen ' , ' si 45']) assert.ok(bridge64.includes(cell), `${cell} in ${bridge64}`);
   const bridged = lines.find((l) => l.startsWith('switchyard') && l.includes('imix'))!;
   assert.match(bridged, /0\.50x\s+0\.25x$/);
   assert.match(text, /Open vSwitch \(ovs\): skipped: ovs-vswitchd is not installed/);
@@ -138,6 +138,13 @@ test('formatTable: the figures, the ratios, the skipped devices', () => {
   const t2 = formatTable(b);
   assert.match(t2, /Linux bridge \(kernel-bridge\) 64: error: sink died/);
   assert.match(t2.split('\n').find((l) => l.startsWith('Linux bridge'))!, /^Linux bridge\s+64\s+-\s+1\.000/);
+  const b3 = sample();
+  b3.devices[0].results[0].generator_limited = true;
+  b3.devices[0].rfc2889 = { address_capacity: { addresses: 8192, tested_max: 8192, trials: 4 }, learning_rate: { fps: 250000, addresses: 8192, trials: 3, at_generator_limit: true } };
+  const t3 = formatTable(b3);
+  assert.match(t3.split('\n').find((l) => l.startsWith('Linux bridge') && /\s64\s/.test(l))!, /≥0\.900\s+≥1\.000\s+≥1\.100/);
+  assert.match(t3, /≥: nothing was lost flat out/);
+  assert.match(t3, /Linux bridge: RFC 2889 address caching capacity 8192 \(all tried\), learning rate ≥ 250,000 addresses\/s \(8192 addresses\)/);
 });
 
 test('niceTicks: 1-2-5 steps covering the maximum', () => {
