@@ -24,12 +24,12 @@ learning for bridges, for every device and frame size, all in one run. Needs roo
                         {DEVICES}
   --sizes LIST          frame sizes on the wire: 64,128,256,512,1024,1280,1518,imix or all (default all)
   --flows N             UDP flows, 1..1000000: source address and port vary (default 16)
-  --trial SECONDS       length of each MRR / search trial (default 2; quick 0.5)
+  --trial SECONDS       length of each MRR / search trial (default 1; quick 0.5; RFC 2544 asks 60)
   --trials N            search trials per frame size (default 10; quick 4)
   --precision P         search until upper/lower - 1 <= P (default 0.02)
   --pdr-loss PCT        loss allowed at PDR, in % (default 0.5)
   --latency-loads LIST  % of PDR for latency trials (default 10,50,90; quick 50; none to skip)
-  --latency-trial S     seconds per latency trial (default 2; quick 0.5)
+  --latency-trial S     seconds per latency trial (default 1; quick 0.5)
   --bidirectional       traffic both ways at once (not through nat devices)
   --no-rfc2889          skip the MAC capacity / learning rate tests
   --mac-max N           largest MAC table tried by RFC 2889 (default 131072; quick 8192)
@@ -81,8 +81,8 @@ export function parseBenchArgs(args: string[]): ParsedBench {
   let ring: number | undefined;
   const o: ParsedBench['opts'] = {
     devices: [], sizes: quick ? [64] : parseFrameSizes('all'), flows: 16,
-    trialSeconds: quick ? 0.5 : 2, maxTrials: quick ? 4 : 10, precision: 0.02, pdrLoss: 0.005,
-    latencyLoads: quick ? [50] : [10, 50, 90], latencySeconds: quick ? 0.5 : 2,
+    trialSeconds: quick ? 0.5 : 1, maxTrials: quick ? 4 : 10, precision: 0.02, pdrLoss: 0.005,
+    latencyLoads: quick ? [50] : [10, 50, 90], latencySeconds: quick ? 0.5 : 1,
     bidirectional: false, rfc2889: true, macMax: quick ? 8192 : 131072, macTrials: quick ? 4 : 12,
   };
   let out = '.', list = false, verbose = false;
@@ -170,11 +170,11 @@ export async function cmdBench(args: string[], io: Io): Promise<number> {
   const t0 = Date.now();
   const progress = progressLine(io.stderr, t0);
   const log = (line: string): void => {
-    if (!p.verbose && /^ {2}\S+ .*(trial|RFC 2889)/.test(line)) return;
+    if (!p.verbose && / RFC 2889 (capacity|learning rate): /.test(line)) return; // one line per probe: -v
     if (io.stderr.isTTY) progress('', true);
     io.stderr.write(line + '\n');
   };
-  const bench = await runBench({ ...p.opts, progress, log });
+  const bench = await runBench({ ...p.opts, verbose: p.verbose, progress, log });
   const problems = validateBench(bench);
   if (problems.length) io.stderr.write(`switchyard bench: the results do not validate (a bug): ${problems.join('; ')}\n`);
   io.stdout.write(formatTable(bench) + '\n');

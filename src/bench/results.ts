@@ -70,7 +70,7 @@ export interface DeviceJson {
   error?: string;
   results: SizeResultJson[];
   rfc2889?: {
-    address_capacity?: { addresses: number; tested_max: number; trials: number };
+    address_capacity?: { addresses: number; tested_max: number; trials: number; learning_fps?: number };
     /** at_generator_limit: it passed at the fastest rate the generator could offer */
     learning_rate?: { fps: number; addresses: number; trials: number; at_generator_limit?: boolean };
     error?: string;
@@ -323,7 +323,7 @@ export function formatTable(b: BenchJson): string {
       ]);
     }
   }
-  if (limited) notes.unshift('≥: nothing was lost flat out, so the figure is what the generator could offer; the device forwards more');
+  if (limited) notes.unshift('≥: nothing was lost flat out: the figure is what the generator could offer (through veths the kernel forwards inside the sender\'s own send call, so the generator slows down instead of anything being lost)');
   notes.unshift('CPU %: of one core during the PDR trial: the device\'s processes, the generator (the kernel forwards inside its sends), softirq');
   return table(header, rows, align) + notes.map((n) => `${n}\n`).join('');
 }

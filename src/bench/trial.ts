@@ -18,8 +18,9 @@ export interface Traffic {
   gen: Agent;
   sink: Agent;
   mon: Agent;
+  /** the gen side's sink (always there: RFC 2889 counts forwarded test frames with it) */
+  revSink: Agent;
   revGen?: Agent;
-  revSink?: Agent;
 }
 
 export interface TrialSpec {
@@ -57,7 +58,7 @@ export async function runTrial(t: Traffic, dev: Device, spec: TrialSpec): Promis
   const dirs: { gen: Agent; sink: Agent; dst: string; srcIp: string; dstIp: string }[] = [
     { gen: t.gen, sink: t.sink, dst: dev.nextHopMac('forward'), srcIp: PLAN.genIp, dstIp: PLAN.sinkIp },
   ];
-  if (spec.bidirectional && t.revGen && t.revSink) {
+  if (spec.bidirectional && t.revGen) {
     dirs.push({ gen: t.revGen, sink: t.revSink, dst: dev.nextHopMac('reverse'), srcIp: PLAN.sinkIp, dstIp: PLAN.genIp });
   }
   const c0 = dev.counters ? await dev.counters() : {};
