@@ -4,7 +4,7 @@
  * Generator: builds every frame straight into the TX ring (or a scratch buffer written to a
  * TAP) from a template, varying the flow fields and stamping it, with no allocation per packet.
  * Flat out it fills the free ring frames and kicks; paced, it sends one burst per period
- * P = max(100 us, 1/pps) and sleeps in between with clock_nanosleep(TIMER_ABSTIME) under a 1 ns
+ * P = 64 frames' time, within [100 us, 1 ms] (1/pps below 1 kpps), and sleeps in between with clock_nanosleep(TIMER_ABSTIME) under a 1 ns
  * timer slack, so a paced run costs its wakeups and its packets, not the whole core gen.c
  * spins on. (On the 2-core VM this was written on, a timer wakeup alone costs ~37 us of CPU:
  * at pps >= 10 k, one burst per 100 us, that is ~40% of a core; at 1 kpps ~4%.)
@@ -50,7 +50,13 @@
 #define STAMP_OFF 42u
 #define STAMP_LEN 16u
 #define STAMP_MAGIC 0x53594231u /* "SYB1" */
-#define MIN_PERIOD_NS 100000.0  /* paced bursts at most every 100 us */
+#define MIN_PERIOD_NS 100000.0  /* paced bursts at most every 100 us ... */
+#define MAX_PERIOD_NS 1000000.0 /* ... at least every 1 ms ... */
+#define BURST_FRAMES 64.0       /* ... and about 64 frames each in between: every timer wakeup
+                                 * costs ~37 us of CPU on this VM, so at 0.3 Mpps a 100 us period
+                                 * spent a third of a core waking up, and a generator that busy
+                                 * fell short of its target while the device under test and the
+                                 * sink shared its cores (0.19 Mpps offered of 0.32 asked) */
 #define LATE_NS 10000000u       /* paced: a stall is caught up to this much, no more */
 #define TAP_MAX 65535u
 
@@ -262,8 +268,10 @@ static void run_flat(gen_t *g, uint64_t limit, uint64_t end) {
  * flood the device under test was not offered at the asked rate; those frames are not sent
  * (sent/ns shows it). The run ends at the end of its last period, so sent/ns is the rate. */
 static void run_paced(gen_t *g, uint64_t limit, uint64_t t0, uint64_t end) {
-  double period = 1e9 / g->s->pps;
+  double period = BURST_FRAMES * 1e9 / g->s->pps;
   if (period < MIN_PERIOD_NS) period = MIN_PERIOD_NS;
+  if (period > MAX_PERIOD_NS) period = MAX_PERIOD_NS;
+  if (1e9 / g->s->pps > period) period = 1e9 / g->s->pps; /* slower than 1 kpps: a frame per period */
   double per = g->s->pps * period / 1e9; /* frames per period, with a fraction */
   uint64_t base = t0, last = t0, k = 0;
   int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);

@@ -184,9 +184,12 @@ export async function searchNdrPdr(o: SearchOptions): Promise<SearchResult> {
     if (pps === null) continue; // gave up below minPps: the other interval (or the end) next
     const t = await o.trial(pps);
     trials.push({ pps, outcome: t });
-    ndr.record(pps, t);
-    pdr.record(pps, t);
-    o.onTrial?.(pps, t, state());
+    // a generator that fell short of the target (descheduled on a shared core) tested the
+    // rate it really offered: bounds move there, never to a rate nobody sent
+    const at = t.offeredPps > 0 && t.offeredPps < pps ? t.offeredPps : pps;
+    ndr.record(at, t);
+    pdr.record(at, t);
+    o.onTrial?.(at, t, state());
   }
   return { ndr: { ...ndr.bound }, pdr: { ...pdr.bound }, trials };
 }

@@ -253,3 +253,18 @@ test('onTrial sees every trial with the bounds after it', async () => {
   assert.deepEqual(seen.map((s) => s.pps), r.trials.map((t) => t.pps));
   assert.deepEqual(seen.map((s) => s.trials), r.trials.map((_, i) => i + 1));
 });
+
+test('a generator that falls short of the target: bounds move to the rate really offered', async () => {
+  // capacity 1000; above 700 the generator only manages 60 % of what it is asked for
+  const dev = device(1000);
+  const offered = (pps: number): number => (pps > 700 ? pps * 0.6 : pps);
+  const seen: number[] = [];
+  const r = await searchNdrPdr({
+    maxPps: 1200, mrr: dev.outcome(1200), precision: 0.02, maxTrials: 12,
+    trial: async (pps) => { const t = dev.outcome(offered(pps)); return t; },
+    onTrial: (at) => { seen.push(at); },
+  });
+  assert.ok(r.ndr.lo !== null && r.ndr.lo <= 1000, `NDR ${r.ndr.lo} is a rate that was offered and passed`);
+  assert.ok(r.ndr.loTrial && Math.abs(r.ndr.loTrial.offeredPps - r.ndr.lo) < 1e-6, 'lo is the trial\'s offered rate');
+  assert.ok(seen.every((at, i) => at <= r.trials[i].pps), 'onTrial reports the rate really offered');
+});
