@@ -74,6 +74,8 @@ export interface FrameAddresses { dstMac: string; srcMac: string; srcIp: string;
 export const STAMP_OFFSET = 42;
 /** "SYB1": stamp = magic u32, sequence u32, u64 send time in ns */
 export const STAMP_MAGIC = 0x53594231;
+/** "SYBL": the stamp of the first frame of each burst, the generator's latency samples */
+export const STAMP_MAGIC_LATENCY = 0x5359424c;
 export const STAMP_LEN = 16;
 /** IEEE "local experimental" ethertype 1, used by the RFC 2889 learning frames */
 export const ETHERTYPE_LEARN = 0x88b5;

@@ -117,7 +117,7 @@ export interface SinkTrafficOptions {
   idleMs?: number;
   /** How long to sleep when the RX ring is empty (default 1000 us; 0: ppoll, woken per frame). */
   napUs?: number;
-  /** Collect transmit-to-receive latency of stamped frames. */
+  /** Collect transmit-to-receive latency of the latency samples (the first frame of each burst, magic "SYBL"). */
   latency?: boolean;
 }
 

@@ -252,14 +252,16 @@ if (process.argv[2] === '--agent') {
       assert.equal(s.reordered, 0);
       assert.ok(s.lastNs > s.firstNs && s.ns === s.lastNs - s.firstNs, `first ${s.firstNs} last ${s.lastNs} ns ${s.ns}`);
       const l = s.latency as NonNullable<SinkTrafficResult['latency']>;
-      assert.equal(l.count, 5000);
+      // one latency sample per burst (the first frame, "SYBL"): 50 kpps goes in 1 ms bursts of
+      // 50 frames, so 100 samples, fewer only if a stall merged bursts
+      assert.ok(l.count >= 10 && l.count <= 100, `${l.count} latency samples for 100 bursts`);
       assert.equal(l.hist.length, 608);
-      assert.equal(l.hist.reduce((a, b) => a + b, 0), 5000);
+      assert.equal(l.hist.reduce((a, b) => a + b, 0), l.count);
       const p50 = percentile(l, 50);
       t.diagnostic(`latency min ${l.minNs} ns, p50 ~${p50} ns, max ${l.maxNs} ns`);
       assert.ok(l.minNs <= p50 && p50 <= l.maxNs, `min ${l.minNs} p50 ${p50} max ${l.maxNs}`);
       assert.ok(l.maxNs < 1e9, `max latency ${l.maxNs} ns`);
-      assert.ok(l.sumNs >= l.minNs * 5000 && l.sumNs <= l.maxNs * 5000);
+      assert.ok(l.sumNs >= l.minNs * l.count && l.sumNs <= l.maxNs * l.count);
       assert.equal(s.latencyNegative, 0);
       // without latency: null, same counts
       const again = await through(
@@ -280,9 +282,11 @@ if (process.argv[2] === '--agent') {
       const got = ((await sink.next()).frames as string[]).map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
       assert.equal(got.length, 640);
       const seqs = new Set<number>(), pairs = new Set<string>();
+      let bursts = 0;
       for (const f of got) {
         const { magic, seq } = stampOf(f);
-        assert.equal(magic, 0x53594231);
+        assert.ok(magic === 0x53594231 || magic === 0x5359424c, `magic ${magic.toString(16)}: SYB1, or SYBL on a burst's first frame`);
+        if (magic === 0x5359424c) bursts++;
         seqs.add(seq);
         const flow = seq % 64;
         const src = be32(f, 26), sport = be16(f, 34);
@@ -298,6 +302,8 @@ if (process.argv[2] === '--agent') {
       }
       assert.equal(seqs.size, 640);
       assert.equal(pairs.size, 64);
+      // 20 kpps goes in 1 ms bursts of 20 frames: 32 first-of-burst latency samples (fewer if a stall merged bursts)
+      assert.ok(bursts >= 4 && bursts <= 32, `${bursts} SYBL frames`);
     });
 
     test('vary 2 and 4: source and destination MAC low 24 bits + flow (mod 2^24)', async () => {
