@@ -50,9 +50,11 @@ export function rateChart(b: BenchJson, metric: ChartMetric = 'pdr', unit: Chart
   const top = ticks[ticks.length - 1];
   const xOf = (i: number): number => PLOT.left + ((i + 0.5) * (PLOT.right - PLOT.left)) / Math.max(1, sizes.length);
   const yOf = (v: number): number => PLOT.bottom - (v / top) * (PLOT.bottom - PLOT.top);
+  // wide enough for the longest legend label (~7 px per character at 12 px sans-serif)
+  const w = Math.max(W, Math.ceil(PLOT.right + 48 + 7 * Math.max(0, ...devices.map((d) => d.label.length)) + 16));
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${H}" viewBox="0 0 ${w} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${w}" height="${H}" fill="#ffffff"/>`,
     `<text x="${(PLOT.left + PLOT.right) / 2}" y="24" text-anchor="middle" font-size="16">${xmlEscape(`${metric.toUpperCase()} by frame size (${unit})`)}</text>`,
   ];
   for (const t of ticks) {

@@ -70,9 +70,10 @@ export interface DeviceJson {
   error?: string;
   results: SizeResultJson[];
   rfc2889?: {
-    address_capacity?: { addresses: number; tested_max: number; trials: number; learning_fps?: number };
+    address_capacity?: { addresses: number; tested_max: number; trials: number; learning_fps?: number; failed_at?: number };
     /** at_generator_limit: it passed at the fastest rate the generator could offer */
-    learning_rate?: { fps: number; addresses: number; trials: number; at_generator_limit?: boolean };
+    /** below_fps: it failed even at this rate (the search stops there: a trial would take over 10 s) */
+    learning_rate?: { fps: number; addresses: number; trials: number; at_generator_limit?: boolean; below_fps?: number };
     error?: string;
   };
   details?: unknown;
@@ -305,8 +306,8 @@ export function formatTable(b: BenchJson): string {
     if (d.skipped) { notes.push(`${d.label} (${d.key}): skipped: ${d.skipped}`); continue; }
     const cap = d.rfc2889?.address_capacity, lr = d.rfc2889?.learning_rate;
     if (cap) {
-      notes.push(`${d.label}: RFC 2889 address caching capacity ${cap.addresses}${cap.addresses >= cap.tested_max ? ' (all tried)' : ''}`
-        + (lr ? `, learning rate ${lr.at_generator_limit ? '≥ ' : ''}${Math.round(lr.fps).toLocaleString('en-US')} addresses/s (${lr.addresses} addresses)` : ''));
+      notes.push(`${d.label}: RFC 2889 address caching capacity ${cap.addresses}${cap.addresses >= cap.tested_max ? ' (all tried)' : cap.failed_at ? ` (${cap.failed_at} failed)` : ''}`
+        + (lr ? `, learning rate ${lr.below_fps ? `< ${Math.round(lr.below_fps).toLocaleString('en-US')}` : `${lr.at_generator_limit ? '≥ ' : ''}${Math.round(lr.fps).toLocaleString('en-US')}`} addresses/s (${lr.addresses} addresses)` : ''));
     }
     if (d.error) notes.push(`${d.label} (${d.key}): error: ${d.error}`);
     for (const r of d.results) {

@@ -18,11 +18,11 @@ import type { Traffic } from './trial.js';
 import type { Device } from './types.js';
 
 export interface Rfc2889Result {
-  /** learning_fps: the rate the learning and test frames were sent at */
-  address_capacity?: { addresses: number; tested_max: number; trials: number; learning_fps: number };
+  /** learning_fps: the rate the learning and test frames were sent at; failed_at: the fewest addresses that failed */
+  address_capacity?: { addresses: number; tested_max: number; trials: number; learning_fps: number; failed_at?: number };
   /** fps: the highest learning rate that passed, measured (frames / generator time); at_generator_limit:
    * it passed at the fastest rate the generator could offer, so the device's own limit is higher */
-  learning_rate?: { fps: number; addresses: number; trials: number; at_generator_limit: boolean };
+  learning_rate?: { fps: number; addresses: number; trials: number; at_generator_limit: boolean; below_fps?: number };
   error?: string;
 }
 
@@ -85,13 +85,18 @@ export async function rfc2889(t: Traffic, dev: Device, o: Rfc2889Options): Promi
     n = hi > o.macMax ? Math.min(o.macMax, lo * 2) : Math.floor((lo + hi) / 2);
     if (pass && lo === o.macMax) break;
   }
-  out.address_capacity = { addresses: lo, tested_max: o.macMax, trials, learning_fps: learnPps };
+  out.address_capacity = { addresses: lo, tested_max: o.macMax, trials, learning_fps: learnPps, ...(hi <= o.macMax ? { failed_at: hi } : {}) };
   if (lo === 0) return out;
-  // learning rate at the capacity (bounded, so a trial stays short): double the offered rate
-  // until a failure or until the generator cannot offer more, then bisect
+  // learning rate at the capacity (at most 65536 addresses): double the offered rate until a
+  // failure or until the generator cannot offer more, then bisect to 10 %; never below
+  // addrs / 10 s (a trial would take longer than that): then the rate is reported as below it
   const addrs = Math.min(lo, 65536);
-  let rlo = 0, rhi = 0, rate = learnPps * 2, rtrials = 0, atLimit = false;
+  const minRate = Math.max(1000, addrs / 10);
+  let rlo = 0, rhi = 0, rate = learnPps * 2, rtrials = 0, atLimit = false, below: number | undefined;
   while (rtrials < o.maxTrials) {
+    if (rate < minRate) {
+      if (rlo === 0) { rate = minRate; if (rhi && rhi <= minRate) { below = minRate; break; } } else break;
+    }
     const r = await learnThenTest(t, dev, addrs, rate, learnPps);
     rtrials++;
     const pass = passed(r);
@@ -102,10 +107,10 @@ export async function rfc2889(t: Traffic, dev: Device, o: Rfc2889Options): Promi
     } else rhi = rhi ? Math.min(rhi, rate) : rate;
     if (rhi === 0) rate *= 2;
     else {
-      if (rhi / Math.max(1, rlo) - 1 <= 0.05) break;
+      if (rhi / Math.max(1, rlo) - 1 <= 0.1) break;
       rate = rlo ? Math.sqrt(rlo * rhi) : rhi / 4;
     }
   }
-  out.learning_rate = { fps: Math.round(rlo), addresses: addrs, trials: rtrials, at_generator_limit: atLimit };
+  out.learning_rate = { fps: Math.round(rlo), addresses: addrs, trials: rtrials, at_generator_limit: atLimit, ...(below ? { below_fps: Math.round(below) } : {}) };
   return out;
 }
