@@ -133,13 +133,16 @@ async function measureSize(t: Traffic, dev: Device, net: BenchNet, size: FrameSi
   for (let attempt = 0; ; attempt++) {
     const others = await waitQuiet({ dut: dev.pids() }, DISTURBED_PCT, 10000);
     if (others > DISTURBED_PCT) o.log(`  ${tag}: the machine stayed busy (others use ${others} % of a CPU)`);
+    if (dev.nodeTimes) await dev.nodeTimes(true);
     mrr = await runTrial(t, dev, { ...spec, pps: 0, seconds: o.trialSeconds });
     res.trials.push(trialJson(mrr));
+    if (dev.nodeTimes) res.mrr_nodes = (await dev.nodeTimes(false)).map((n) => ({ name: n.name, packets: n.packets, vector_size: n.vectorSize, ns_per_packet: n.nsPerPacket }));
     if (!mrr.disturbed || attempt >= 2) break;
   }
   res.mrr = trialJson(mrr);
   res.generator_limited = mrr.loss === 0;
   o.log(`  ${tag} MRR: offered ${mpps(mrr.offeredPps)} Mpps, received ${mpps(mrr.receivedPps)} Mpps, loss ${(mrr.loss * 100).toFixed(3)} %${mrr.disturbed ? ' (disturbed)' : ''}`);
+  if (verbose && res.mrr_nodes?.length) o.log(`  ${tag} MRR ns/packet per node: ${res.mrr_nodes.map((n) => `${n.name} ${Math.round(n.ns_per_packet)}`).join(', ')}`);
   if (mrr.received === 0) {
     res.error = `nothing arrived at the sink flat out (sent ${mrr.sent})`;
     return res;

@@ -59,6 +59,8 @@ export interface SizeResultJson {
    * sendto(), so the generator slows down instead of anything being lost)
    */
   generator_limited?: boolean;
+  /** switchyard: wall ns per packet in each graph node during the MRR trial (port-output includes the kernel's transmit) */
+  mrr_nodes?: { name: string; packets: number; vector_size: number; ns_per_packet: number }[];
   error?: string;
 }
 

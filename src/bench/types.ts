@@ -76,6 +76,8 @@ export interface DeviceEnv {
  */
 export type DeviceKind = 'bridge' | 'router' | 'nat' | 'wire';
 
+export interface NodeTime { name: string; packets: number; vectorSize: number; nsPerPacket: number }
+
 export interface Device {
   /** short name used on the command line: kernel-bridge, bridged, routed, nat, ovs, vde ... */
   readonly key: string;
@@ -98,6 +100,11 @@ export interface Device {
   pids(): number[];
   /** monotonic counters (drops by reason...), read before and after each trial */
   counters?(): Promise<Record<string, number>>;
+  /**
+   * switchyard: wall time per packet in each graph node since the last call (reset: true starts
+   * afresh without reading), so the flat-out trial can say where the time went
+   */
+  nodeTimes?(reset: boolean): Promise<NodeTime[]>;
   /** free-form facts for the JSON (versions, configuration) */
   details?(): Promise<unknown>;
   /** stop and undo everything up() did in dutNs (the ports stay) */

@@ -10,7 +10,7 @@
 import { startAgent, type Agent } from '../agent.js';
 import { exec, waitFor } from '../exec.js';
 import { ipAdd } from '../frames.js';
-import { PLAN, type Device, type DeviceEnv } from '../types.js';
+import { PLAN, type Device, type DeviceEnv, type NodeTime } from '../types.js';
 
 export type SwitchyardMode = 'bridged' | 'routed' | 'nat';
 
@@ -76,6 +76,11 @@ export function switchyard(mode: SwitchyardMode, opts: { ring?: number } = {}): 
     },
     pids() { return agent ? [agent.pid] : []; },
     async counters() { return flatten(await agent!.ask<SwitchStats>('stats')); },
+    async nodeTimes(reset) {
+      if (reset) { await agent!.ask('reset'); return []; }
+      const st = await agent!.ask<{ nodes: NodeTime[] }>('stats');
+      return st.nodes.filter((n) => n.packets > 0).map((n) => ({ name: n.name, packets: n.packets, vectorSize: n.vectorSize, nsPerPacket: n.nsPerPacket }));
+    },
     async details() {
       const st = await agent!.ask<SwitchStats & { loop: unknown }>('stats');
       return { config, pool: st.pool, drops: st.drops };
