@@ -521,7 +521,7 @@ static napi_value link_info(napi_env env, napi_callback_info info) {
   return o;
 }
 
-/* The port of a benchmark generator/sink call: AF_PACKET or TAP (a dgram port: ENOTSUP). */
+/* The port of a generateTraffic/sinkTraffic call: AF_PACKET or TAP (a dgram port: ENOTSUP). */
 static port_t *bench_port(napi_env env, addon_t *a, napi_value v, const char *fn) {
   port_t *p = get_port(env, a, v, 0);
   if (p && p->kind == PORT_UNIX_DGRAM) {
@@ -529,80 +529,6 @@ static port_t *bench_port(napi_env env, addon_t *a, napi_value v, const char *fn
     return NULL;
   }
   return p;
-}
-
-static napi_value generate(napi_env env, napi_callback_info info) {
-  addon_t *a = get_addon(env);
-  size_t argc = 4;
-  napi_value argv[4], o;
-  bool is_arr;
-  uint32_t nf;
-  double count, pps;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) return type_error(env, "generate(handle, frames, count, pps)");
-  port_t *p = bench_port(env, a, argv[0], "generate");
-  if (!p) return NULL;
-  CHECK(napi_is_array(env, argv[1], &is_arr));
-  if (!is_arr) return type_error(env, "generate: frames must be an array of Uint8Array");
-  CHECK(napi_get_array_length(env, argv[1], &nf));
-  if (nf == 0) return range_error(env, "generate: frames is empty");
-  if (napi_get_value_double(env, argv[2], &count) != napi_ok || !(count >= 0) ||
-      napi_get_value_double(env, argv[3], &pps) != napi_ok || !(pps >= 0))
-    return type_error(env, "generate: count and pps must be non-negative numbers");
-  const uint8_t **fr = calloc(nf, sizeof *fr);
-  uint32_t *lens = calloc(nf, sizeof *lens);
-  napi_value res = NULL;
-  if (!fr || !lens) { throw_sys(env, "afpacket", p->ifname, ENOMEM, "calloc"); goto out; }
-  for (uint32_t i = 0; i < nf; i++) {
-    napi_value el, ab;
-    bool is_ta;
-    napi_typedarray_type t;
-    size_t len, off;
-    void *d;
-    if (napi_get_element(env, argv[1], i, &el) != napi_ok ||
-        napi_is_typedarray(env, el, &is_ta) != napi_ok || !is_ta ||
-        napi_get_typedarray_info(env, el, &t, &len, &d, &ab, &off) != napi_ok ||
-        t != napi_uint8_array) {
-      type_error(env, "generate: frames must be an array of Uint8Array");
-      goto out;
-    }
-    fr[i] = d;
-    lens[i] = (uint32_t)len;
-  }
-  gen_result_t g;
-  int e = gen_run(p, fr, lens, nf, (uint64_t)count, pps, &g);
-  if (e) {
-    throw_sys(env, p->kind == PORT_TAP ? "tap" : "afpacket", p->ifname, e, "generate");
-    goto out;
-  }
-  if (napi_create_object(env, &o) == napi_ok &&
-      napi_set_named_property(env, o, "sent", num(env, (double)g.sent)) == napi_ok &&
-      napi_set_named_property(env, o, "ns", num(env, (double)g.ns)) == napi_ok)
-    res = o;
-out:
-  free(fr);
-  free(lens);
-  return res;
-}
-
-static napi_value sink(napi_env env, napi_callback_info info) {
-  addon_t *a = get_addon(env);
-  size_t argc = 3;
-  napi_value argv[3], o;
-  uint32_t dur, idle;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) return type_error(env, "sink(handle, durationMs, idleMs)");
-  port_t *p = bench_port(env, a, argv[0], "sink");
-  if (!p) return NULL;
-  if (get_u32(env, argv[1], &dur) < 0 || get_u32(env, argv[2], &idle) < 0)
-    return type_error(env, "sink: durationMs and idleMs must be non-negative integers");
-  sink_result_t s;
-  sink_run(p, dur, idle, &s);
-  CHECK(napi_create_object(env, &o));
-  CHECK(napi_set_named_property(env, o, "frames", num(env, (double)s.frames)));
-  CHECK(napi_set_named_property(env, o, "bytes", num(env, (double)s.bytes)));
-  CHECK(napi_set_named_property(env, o, "ns", num(env, (double)s.ns)));
-  return o;
 }
 
 /* ---- generateTraffic / sinkTraffic (traffic.c) ---- */
@@ -827,8 +753,6 @@ NAPI_MODULE_INIT() {
       {"poll", NULL, poll_port, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, stats, NULL, NULL, NULL, napi_enumerable, NULL},
       {"linkInfo", NULL, link_info, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"generate", NULL, generate, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"sink", NULL, sink, NULL, NULL, NULL, napi_enumerable, NULL},
       {"generateTraffic", NULL, generate_traffic, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sinkTraffic", NULL, sink_traffic, NULL, NULL, NULL, napi_enumerable, NULL},
       {"latencyBucket", NULL, latency_bucket, NULL, NULL, NULL, napi_enumerable, NULL},

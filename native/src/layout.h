@@ -5,8 +5,8 @@
  * kernel rings / fds and pool slots, one N-API call per burst, and allocates nothing per
  * packet. Everything here is plain data; the functions that act on it live in ring.c (AF_PACKET),
  * tap.c (TAP), unixdgram.c (unix datagram sockets), offload.c (virtio-net header: checksum completion, software GSO),
- * poll.c (readiness), link.c (interface facts), gen.c (benchmark helpers), traffic.c (the
- * second-generation benchmark generator and sink), addon.c (N-API glue).
+ * poll.c (readiness), link.c (interface facts), gen.c (ring helpers for traffic.c), traffic.c
+ * (the benchmark generator and sink), addon.c (N-API glue).
  */
 #ifndef SWITCHYARD_LAYOUT_H
 #define SWITCHYARD_LAYOUT_H
@@ -136,12 +136,7 @@ typedef struct { int ifindex; uint8_t mac[6]; int mtu; int up; } link_info_t;
 int link_get(const char *ifname, link_info_t *li, const char **what);
 int link_set_up(const char *ifname);
 
-/* ---- gen.c ---- */
-typedef struct { uint64_t sent; uint64_t ns; } gen_result_t;
-typedef struct { uint64_t frames, bytes, ns; } sink_result_t;
-int gen_run(port_t *p, const uint8_t *const *frames, const uint32_t *lens, uint32_t nframes,
-            uint64_t count, double pps, gen_result_t *out);
-int sink_run(port_t *p, uint32_t duration_ms, uint32_t idle_ms, sink_result_t *out);
+/* ---- gen.c (TX/RX ring helpers for traffic.c) ---- */
 uint64_t now_ns(void); /* CLOCK_MONOTONIC */
 void gen_wait_tx_free(port_t *p);
 uint64_t gen_flush_tx(port_t *p, uint64_t *bytes_back);

@@ -1,13 +1,15 @@
 /* traffic.c — the second-generation benchmark generator and sink: generateTraffic() and
- * sinkTraffic() (gen.c keeps the first generation, generate()/sink(), for the old benchmarks).
+ * sinkTraffic() (the first generation, generate()/sink() in gen.c, removed; gen.c now holds the
+ * ring helpers this file shares).
  *
  * Generator: builds every frame straight into the TX ring (or a scratch buffer written to a
  * TAP) from a template, varying the flow fields and stamping it, with no allocation per packet.
  * Flat out it fills the free ring frames and kicks; paced, it sends one burst per period
  * P = 64 frames' time, within [100 us, 1 ms] (1/pps below 1 kpps), and sleeps in between with clock_nanosleep(TIMER_ABSTIME) under a 1 ns
- * timer slack, so a paced run costs its wakeups and its packets, not the whole core gen.c
- * spins on. (On the 2-core VM this was written on, a timer wakeup alone costs ~37 us of CPU:
- * at pps >= 10 k, one burst per 100 us, that is ~40% of a core; at 1 kpps ~4%.)
+ * timer slack, so a paced run costs its wakeups and its packets, not the whole core the first
+ * generation (removed) spun on. (On the 2-core VM this was written on, a timer wakeup alone
+ * costs ~37 us of CPU: at pps >= 10 k, one burst per 100 us, that is ~40% of a core; at 1 kpps
+ * ~4%.)
  *
  * Stamp (UDP payload, frame offset 42, all big-endian): u32 magic, u32 sequence (the packet
  * index), u64 transmit time in CLOCK_REALTIME ns, read once per burst just before the burst is
@@ -18,7 +20,7 @@
  * burst (p50 ~150 us for the Linux bridge with 64-frame bursts), not the device (~30 us).
  *
  * Sink: walks the RX ring; when it is empty it naps napUs (clock_nanosleep) instead of
- * ppoll()ing for every frame or two as sink_run() does.
+ * ppoll()ing for every frame or two as the first generation's sink (removed) did.
  *
  * RX timestamp: the sink takes the receive time from the tpacket2 header (tp_sec/tp_nsec:
  * CLOCK_REALTIME, written by the kernel when the frame reached the packet socket, in softirq),
@@ -31,8 +33,9 @@
  *   sink's own clock, napUs=1000:    557 us / ~1 ms / 1.1 ms   (the nap, uniformly spread)
  *   sink's own clock, napUs=0:       20-45 us / 31-64 us / 49-111 us
  * The kernel's stamp does not move with the nap, so it is used. (Sink CPU for 2 s at 100 kpps:
- * ~70 ms napping 1 ms, against ~330 ms for sink_run()'s ppoll per frame or two.) A TAP has no
- * such stamp: a TAP sink reads its own CLOCK_REALTIME and ppoll()s in latency mode.
+ * ~70 ms napping 1 ms, against ~330 ms for the first generation's (removed) ppoll per frame or
+ * two.) A TAP has no such stamp: a TAP sink reads its own CLOCK_REALTIME and ppoll()s in
+ * latency mode.
  *
  * Flat out, one clock read stamps a whole ring's worth of frames, and the kernel sends them
  * one after the other inside the one kick: latency measured flat out includes that queueing

@@ -59,9 +59,6 @@ export interface LinkInfo {
   up: boolean;
 }
 
-export interface GenerateResult { sent: number; ns: number }
-export interface SinkResult { frames: number; bytes: number; ns: number }
-
 /** What generateTraffic() sends: templates, cycled, with per-flow fields varied and an optional stamp. */
 export interface TrafficSpec {
   /**
@@ -188,19 +185,15 @@ export interface NativeAddon {
   stats(handle: number): NativePortStats;
   /** Interface facts by name; throws Error("link IF: No such device"). */
   linkInfo(ifname: string): LinkInfo;
-  /** Benchmark generator: send frames[i % frames.length] count times at pps (0 = as fast as possible). Blocking. */
-  generate(handle: number, frames: Uint8Array[], count: number, pps: number): GenerateResult;
-  /** Benchmark sink: count frames received for durationMs (or until idleMs passes with no frame, if idleMs > 0). Blocking. */
-  sink(handle: number, durationMs: number, idleMs: number): SinkResult;
   /**
-   * Second-generation generator (native/src/traffic.c): builds each frame from spec into the TX
+   * Benchmark generator (native/src/traffic.c): builds each frame from spec into the TX
    * ring (or writes it to a TAP), no allocation per packet. Blocking. Throws TypeError for a bad
    * spec (template too short/long, stamp or vary & 1 on a non-IPv4/UDP template, order index
    * out of range, flows < 1, neither count nor durationMs).
    */
   generateTraffic(handle: number, spec: TrafficSpec): GenerateTrafficResult;
   /**
-   * Second-generation sink: walks the RX ring, napping napUs when it is empty, counting frames,
+   * Benchmark sink: walks the RX ring, napping napUs when it is empty, counting frames,
    * stamped frames, reordering and (opts.latency) latency. Returns after durationMs, or after
    * idleMs without a stamped frame once one arrived. Blocking.
    */

@@ -6,7 +6,8 @@
 // offload.c — GSO super-frames written into a vnet-hdr TAP (as QEMU does) come out as
 // byte-exact segments (checked against an independent segmenter below), and real TCP (IPv4,
 // IPv6) and UDP GSO survive a forwarding loop built on rx()/tx()/poll() with the veths'
-// default offloads on. Plus generate()/sink(), poll across a link flap, TAP life cycle, errors.
+// default offloads on. Plus generateTraffic()/sinkTraffic() on the rings, poll across a link
+// flap, TAP life cycle, errors.
 // (No 802.1Q TCP test: this kernel has no CONFIG_VLAN_8021Q; tagged GSO comes via the TAP.)
 //
 // Every interface and namespace carries a per-run prefix and is deleted in after(), also
@@ -550,23 +551,31 @@ s.sendto(bytes(i * 7 % 251 for i in range(24000)), ('10.213.1.2', 9999))"`);
     }
   });
 
-  test('generate() and sink(): counts of what the kernel took and delivered, paced when asked', () => {
+  test('generateTraffic() and sinkTraffic(): counts of what the kernel took and delivered, paced when asked', () => {
     const p0 = afp(X0), p1 = afp(X1);
     try {
-      const frames = [frame(60, 1), frame(1000, 2), frame(300, 3)];
-      const g = addon.generate(p0, frames, 3000, 0);
+      // Unstamped frames: sinkTraffic's idleMs counts only stamped ones, so each sink runs its
+      // whole durationMs. The veth delivers inside the generator's kick, so by then the
+      // 4096-frame RX ring already holds every frame.
+      const templates = [frame(60, 1), frame(1000, 2), frame(300, 3)];
+      const g = addon.generateTraffic(p0, { templates, count: 3000 });
       assert.equal(g.sent, 3000);
+      assert.equal(g.bytes, 1000 * (60 + 1000 + 300));
       assert.ok(g.ns > 0);
-      const s = addon.sink(p1, 2000, 100); // the 4096-frame RX ring holds them all
+      const s = addon.sinkTraffic(p1, { durationMs: 200 });
       assert.equal(s.frames, 3000);
       assert.equal(s.bytes, 1000 * (60 + 1000 + 300));
+      assert.equal(s.stamped, 0);
       assert.deepEqual([addon.stats(p0).txFrames, addon.stats(p0).txBytes], [3000, 1000 * 1360]);
 
-      const paced = addon.generate(p0, [frame(60, 4)], 250, 5000); // 250 frames at 5 kpps: 50 ms
+      const paced = addon.generateTraffic(p0, { templates: [frame(60, 4)], count: 250, pps: 5000 }); // 50 ms
       assert.equal(paced.sent, 250);
       assert.ok(paced.ns >= 45e6 && paced.ns < 1e9, `250 frames at 5000 pps took ${paced.ns} ns`);
-      assert.equal(addon.sink(p1, 1000, 50).frames, 250);
-      assert.throws(() => addon.generate(p0, [frame(1600, 5)], 1, 0), new RegExp(`^Error: afpacket ${X0}: Message too long$`));
+      assert.equal(addon.sinkTraffic(p1, { durationMs: 200 }).frames, 250);
+      // A frame over the MTU is refused up front, before anything is sent.
+      assert.throws(() => addon.generateTraffic(p0, { templates: [frame(1600, 5)], count: 1 }),
+        new RegExp(`^TypeError: generateTraffic: templates\\[0\\] is 1600 bytes, longer than the MTU of ${X0} \\(1500\\) allows$`));
+      assert.equal(addon.stats(p0).txFrames, 3250);
     } finally {
       addon.close(p0);
       addon.close(p1);
