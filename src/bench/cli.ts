@@ -24,6 +24,8 @@ learning for bridges, for every device and frame size, all in one run. Needs roo
                         {DEVICES}
   --sizes LIST          frame sizes on the wire: 64,128,256,512,1024,1280,1518,imix or all (default all)
   --flows N             UDP flows, 1..1000000: source address and port vary (default 16)
+  --rate PPS            instead of MRR and the search, one trial per size at this rate
+                        (frames/s offered, both directions together), with latency
   --trial SECONDS       length of each MRR / search trial (default 1; quick 0.5; RFC 2544 asks 60)
   --trials N            search trials per frame size (default 10; quick 4)
   --precision P         search until upper/lower - 1 <= P (default 0.02)
@@ -101,6 +103,7 @@ export function parseBenchArgs(args: string[]): ParsedBench {
         break;
       case '--flows': o.flows = intFlag(val(), a, 1, 1_000_000); break;
       case '--trial': o.trialSeconds = numFlag(val(), a, 0.1, 600); break;
+      case '--rate': o.fixedPps = numFlag(val(), a, 1, 100e6); break;
       case '--trials': o.maxTrials = intFlag(val(), a, 1, 100); break;
       case '--precision': o.precision = numFlag(val(), a, 0.001, 1); break;
       case '--pdr-loss': o.pdrLoss = numFlag(val(), a, 0.0001, 50) / 100; break;

@@ -41,6 +41,8 @@ export interface BenchOptions {
   maxTrials: number;
   precision: number;
   pdrLoss: number;
+  /** one trial per size at this rate (pps, both directions together), no MRR and no search */
+  fixedPps?: number;
   /** % of PDR at which latency is measured */
   latencyLoads: number[];
   latencySeconds: number;
@@ -126,6 +128,15 @@ async function measureSize(t: Traffic, dev: Device, net: BenchNet, size: FrameSi
   const warmPps = 200000;
   await runTrial(t, dev, { ...spec, pps: warmPps, seconds: Math.max(0.2, o.flows / warmPps) });
 
+  if (o.fixedPps) {
+    o.progress(`${tag} at ${mpps(o.fixedPps)} Mpps for ${o.trialSeconds} s`, false);
+    const r = await runTrial(t, dev, { ...spec, pps: spec.bidirectional ? o.fixedPps / 2 : o.fixedPps, seconds: o.trialSeconds, latency: true });
+    res.fixed = { target_pps: o.fixedPps, trial: trialJson(r), latency: latencyJson(100, r) };
+    res.trials.push(res.fixed.trial);
+    const l = res.fixed.latency;
+    o.log(`  ${tag} at ${mpps(o.fixedPps)} Mpps: offered ${mpps(r.offeredPps)}, received ${mpps(r.receivedPps)} Mpps, loss ${(r.loss * 100).toFixed(3)} %, latency p50 ${(l.p50_ns / 1e3).toFixed(1)} us, p99 ${(l.p99_ns / 1e3).toFixed(1)} us`);
+    return res;
+  }
   o.progress(`${tag} MRR (flat out, ${o.trialSeconds} s)`, false);
   // the flat-out trial bounds the whole search: on a shared machine, wait for quiet and
   // repeat it (twice at most) if someone else's work disturbed it
@@ -283,7 +294,7 @@ export async function runBench(o: BenchOptions): Promise<BenchJson> {
     options: {
       devices: o.devices.map((d) => d.key), sizes: o.sizes, flows: o.flows, trial_s: o.trialSeconds, max_trials: o.maxTrials,
       precision: o.precision, pdr_loss: o.pdrLoss, latency_loads_pct: o.latencyLoads, latency_s: o.latencySeconds,
-      bidirectional: o.bidirectional, rfc2889: o.rfc2889, mac_max: o.macMax,
+      bidirectional: o.bidirectional, rfc2889: o.rfc2889, mac_max: o.macMax, ...(o.fixedPps ? { rate_pps: o.fixedPps } : {}),
     },
     devices,
     ratios: [],

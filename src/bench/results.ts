@@ -59,6 +59,8 @@ export interface SizeResultJson {
    * sendto(), so the generator slows down instead of anything being lost)
    */
   generator_limited?: boolean;
+  /** --rate: the one trial at a fixed rate, instead of MRR and the search (latency load_pct 100: of that rate) */
+  fixed?: { target_pps: number; trial: TrialJson; latency: LatencyJson };
   /** switchyard: wall ns per packet in each graph node during the MRR trial (port-output includes the kernel's transmit) */
   mrr_nodes?: { name: string; packets: number; vector_size: number; ns_per_packet: number }[];
   error?: string;
@@ -191,6 +193,14 @@ function checkSize(c: Checker, v: unknown, path: string): void {
   c.num(s, 'pdr_upper_pps', path, { nullable: true, optional: true });
   c.arr(s, 'latency', path).forEach((l, i) => checkLatency(c, l, `${path}.latency[${i}]`));
   c.arr(s, 'trials', path).forEach((t, i) => checkTrial(c, t, `${path}.trials[${i}]`));
+  if (s.fixed !== undefined) {
+    const f = c.obj(s.fixed, `${path}.fixed`);
+    if (f) {
+      if (!isNum(f.target_pps) || f.target_pps <= 0) c.bad(`${path}.fixed.target_pps`, 'must be a number > 0');
+      checkTrial(c, f.trial, `${path}.fixed.trial`);
+      checkLatency(c, f.latency, `${path}.fixed.latency`);
+    }
+  }
   c.str(s, 'error', path, true);
 }
 
@@ -284,14 +294,14 @@ function latencyAt50(r: SizeResultJson): LatencyJson | undefined {
 }
 
 function latencyCell(r: SizeResultJson): string {
-  const l = latencyAt50(r);
+  const l = r.fixed ? r.fixed.latency : latencyAt50(r);
   if (!l || l.samples === 0) return '-';
   return `${(l.p50_ns / 1e3).toFixed(1)}/${(l.p99_ns / 1e3).toFixed(1)} @${Math.round(l.load_pct)}%`;
 }
 
 /** The device's and the kernel's share of the CPU during the PDR trial (else the flat-out one). */
 function cpuCell(r: SizeResultJson): string {
-  const cpu = (r.pdr?.trial ?? r.mrr)?.cpu;
+  const cpu = (r.fixed?.trial ?? r.pdr?.trial ?? r.mrr)?.cpu;
   if (!cpu) return '-';
   return `dut ${Math.round(cpu.dut ?? 0)} gen ${Math.round(cpu.gen ?? 0)} si ${Math.round(cpu.softirq ?? 0)}`;
 }
@@ -314,6 +324,10 @@ export function formatTable(b: BenchJson): string {
     if (d.error) notes.push(`${d.label} (${d.key}): error: ${d.error}`);
     for (const r of d.results) {
       if (r.error) notes.push(`${d.label} (${d.key}) ${r.frame_size}: error: ${r.error}`);
+      if (r.fixed) {
+        const t = r.fixed.trial;
+        notes.push(`${d.label} ${r.frame_size}: at a fixed ${mpps(r.fixed.target_pps)} Mpps: offered ${mpps(t.tx_pps)}, received ${mpps(t.rx_pps)} Mpps, loss ${(t.loss_ratio * 100).toFixed(3)} %`);
+      }
       const ratios = b.ratios.map((x) => {
         const row = x.rows.find((y) => y.device === d.key && y.frame_size === r.frame_size);
         return x.reference === d.key ? '1.00x' : fixed(row?.pdr_ratio, 2, 'x');

@@ -357,10 +357,10 @@ if (process.argv[2] === '--agent') {
       // whichever comes first: 100 frames at 1 kpps cannot all go within 50 ms
       const short = await gen.call({ op: 'gen', spec: { templates: tpl, pps: 1000, count: 100, durationMs: 50 } });
       assert.ok(short.sent >= 1 && short.sent <= 50, `sent ${short.sent}`);
-      // CPU: the old generate() spins a whole core (~100% of wall). This one sleeps between
-      // bursts; what is left is the cost of its 10000 wakeups a second, which on the 2-core
-      // VM this was written on is ~37 us each (a bare clock_nanosleep loop measures the same),
-      // so ~40% of wall is expected here; 60% leaves room for a noisy neighbour.
+      // CPU: the first-generation generate() (removed) spun a whole core (~100% of wall). This
+      // one sleeps between bursts of ~64 frames (10 kpps: one burst per 6.4 ms); each wakeup
+      // costs ~37 us on the 2-core VM this was written on, so a few % of wall is expected here
+      // (it was ~40% with one burst per 100 us); 60% leaves room for a noisy neighbour.
       const c = await gen.call({ op: 'gen', spec: { templates: tpl, pps: 10000, durationMs: 1000 } });
       t.diagnostic(`20 kpps for 1 s: sent ${r.sent} in ${(r.ns / 1e6).toFixed(1)} ms; 10 kpps: generator CPU ${(c.cpuNs / c.ns * 100).toFixed(0)}% of wall`);
       assert.ok(c.sent > 9000, `sent ${c.sent}`);

@@ -51,3 +51,9 @@ test('bad input is a usage error that names the flag', () => {
     assert.throws(() => parseBenchArgs(args), (e: Error) => e instanceof BenchUsageError && re.test(e.message), args.join(' '));
   }
 });
+
+test('--rate: a fixed-rate run instead of MRR and the search', () => {
+  assert.equal(parseBenchArgs(['--rate', '250000']).opts.fixedPps, 250000);
+  assert.equal(parseBenchArgs([]).opts.fixedPps, undefined);
+  assert.throws(() => parseBenchArgs(['--rate', '0']), /--rate wants a number/);
+});

@@ -186,3 +186,16 @@ test('rateChart: well-formed SVG, one line per device with results, labels escap
   assert.ok(wellFormed(ndr));
   assert.ok(wellFormed(rateChart({ ...b, devices: [] }, 'mrr')));
 });
+
+test('a fixed-rate result (--rate): validated, and shown below the table', () => {
+  const b = sample();
+  const r = b.devices[0].results[0];
+  r.fixed = { target_pps: 100000, trial: trial(100000, 99000, 64), latency: latency(100, 100000) };
+  assert.deepEqual(validateBench(b), []);
+  assert.match(formatTable(b), /Linux bridge 64: at a fixed 0\.100 Mpps: offered \S+, received 0\.099 Mpps, loss/);
+  r.fixed.target_pps = 0;
+  r.fixed.trial.loss_ratio = 2;
+  const problems = validateBench(b);
+  assert.ok(problems.some((p) => p.startsWith('$.devices[0].results[0].fixed.target_pps')), problems.join('\n'));
+  assert.ok(problems.some((p) => p.startsWith('$.devices[0].results[0].fixed.trial.loss_ratio')), problems.join('\n'));
+});
