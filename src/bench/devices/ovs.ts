@@ -42,6 +42,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { exec, execOk, have, waitFor } from '../exec.js';
+import { alive, pidFromFile, stopPid } from './daemon.js';
 import type { Device, DeviceEnv } from '../types.js';
 
 export type OvsPortType = 'afpacket' | 'afxdp';
@@ -51,34 +52,6 @@ const BRIDGE = 'syovs';
 const PKGDATADIR = process.env.OVS_PKGDATADIR ?? '/usr/share/openvswitch';
 const SCHEMA = join(PKGDATADIR, 'vswitch.ovsschema');
 const PROGRAMS = ['ovs-vswitchd', 'ovsdb-server', 'ovsdb-tool', 'ovs-vsctl', 'ovs-appctl'];
-
-/** Is this pid a live process (not gone, not a zombie)? */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z'; // "pid (comm) S ..."; a daemon's zombie may wait for a reaper
-  } catch { return false; }
-}
-
-/**
- * Stop a process we started and wait until it is gone: SIGTERM (or nothing, if the caller has
- * already asked it to exit some other way), then SIGKILL after graceMs. Shared with vde.ts.
- */
-export async function stopPid(pid: number, graceMs = 5000, term = true): Promise<void> {
-  if (!pid || !alive(pid)) return;
-  if (term) { try { process.kill(pid, 'SIGTERM'); } catch { return; } }
-  try {
-    await waitFor(`pid ${pid} to exit`, () => !alive(pid), graceMs, 50);
-  } catch {
-    try { process.kill(pid, 'SIGKILL'); } catch { return; }
-    await waitFor(`pid ${pid} to die`, () => !alive(pid), 2000, 50);
-  }
-}
-
-/** A pid from a pidfile, 0 if there is none (yet). Shared with vde.ts. */
-export function pidFromFile(file: string): number {
-  try { return Number(readFileSync(file, 'utf8').trim()) || 0; } catch { return 0; }
-}
 
 /** The last lines of a log file, for error messages. */
 function logTail(file: string, lines = 5): string {

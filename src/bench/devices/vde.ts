@@ -31,7 +31,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec, execOk, have, waitFor } from '../exec.js';
 import type { Device, DeviceEnv } from '../types.js';
-import { pidFromFile, stopPid } from './ovs.js';
+import { pidFromFile, stopPid } from './daemon.js';
 
 type Role = 'gen' | 'sink' | 'mon';
 const tapOf = (role: Role): string => `vde${role}`;
