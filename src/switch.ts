@@ -103,8 +103,15 @@ function isNormalised(c: unknown): c is Config {
     Object.values((o.ports ?? {}) as Record<string, unknown>).every((p) => !!p && typeof p === 'object' && 'kind' in p);
 }
 
+/** Does the interface exist in this network namespace? Only "No such device" says no: any other failure (the addon missing or broken) is thrown as it is, not reported as a missing interface. */
 function interfaceExists(ifname: string): boolean {
-  try { native().linkInfo(ifname); return true; } catch { return false; }
+  try {
+    native().linkInfo(ifname);
+    return true;
+  } catch (e) {
+    if (/No such device/.test((e as Error).message)) return false;
+    throw e;
+  }
 }
 
 /** Give the kernel side of a TAP its address (the host joins the network through it). */
