@@ -44,13 +44,16 @@ learning for bridges, for every device and frame size, all in one run. Needs roo
 
 interface Io { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown; isTTY?: boolean } }
 
-const DEVICE_KEYS = ['kernel-bridge', 'bridged', 'forwarder', 'kernel-router', 'routed', 'nft-masq', 'nat', 'ovs', 'ovs-afxdp', 'vde'];
+const DEVICE_KEYS = ['kernel-bridge', 'kernel-bridge-napi', 'bridged', 'forwarder', 'kernel-router', 'kernel-router-napi', 'routed', 'nft-masq', 'nft-masq-napi', 'nat', 'ovs', 'ovs-afxdp', 'vde'];
 
 function makeDevice(key: string, ring?: number): Device {
   switch (key) {
     case 'kernel-bridge': return kernelBridge();
+    case 'kernel-bridge-napi': return kernelBridge(true);
     case 'kernel-router': return kernelRouter(false);
+    case 'kernel-router-napi': return kernelRouter(false, true);
     case 'nft-masq': return kernelRouter(true);
+    case 'nft-masq-napi': return kernelRouter(true, true);
     case 'bridged': case 'routed': case 'nat': return switchyard(key, ring ? { ring } : {});
     case 'forwarder': return forwarder();
     case 'ovs': return ovsDevice('afpacket');

@@ -7,7 +7,7 @@ import { parseBenchArgs, BenchUsageError } from '../../src/bench/cli.ts';
 test('defaults: every device, every RFC 2544 size and IMIX, latency at 10/50/90 % of PDR', () => {
   const p = parseBenchArgs([]);
   assert.deepEqual(p.opts.sizes, [64, 128, 256, 512, 1024, 1280, 1518, 'imix']);
-  assert.deepEqual(p.opts.devices.map((d) => d.key), ['kernel-bridge', 'bridged', 'forwarder', 'kernel-router', 'routed', 'nft-masq', 'nat', 'ovs', 'ovs-afxdp', 'vde']);
+  assert.deepEqual(p.opts.devices.map((d) => d.key), ['kernel-bridge', 'kernel-bridge-napi', 'bridged', 'forwarder', 'kernel-router', 'kernel-router-napi', 'routed', 'nft-masq', 'nft-masq-napi', 'nat', 'ovs', 'ovs-afxdp', 'vde']);
   assert.deepEqual(p.opts.latencyLoads, [10, 50, 90]);
   assert.equal(p.opts.pdrLoss, 0.005);
   assert.equal(p.opts.rfc2889, true);
