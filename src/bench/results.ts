@@ -340,7 +340,7 @@ export function formatTable(b: BenchJson): string {
       ]);
     }
   }
-  if (limited) notes.unshift('≥: nothing was lost flat out: the figure is what the generator could offer (through veths the kernel forwards inside the sender\'s own send call, so the generator slows down instead of anything being lost)');
+  if (limited) notes.unshift('≥: nothing was lost flat out: the figure is what the generator could offer (through veths the kernel pushes back on the sender instead of dropping: it forwards inside the sender\'s own send call, or, with threaded NAPI, a full veth queue refuses the frame)');
   notes.unshift('CPU %: of one core during the PDR trial: the device\'s processes, the generator (the kernel forwards inside its sends), softirq');
   return table(header, rows, align) + notes.map((n) => `${n}\n`).join('');
 }
