@@ -165,7 +165,7 @@ export async function cmdBench(args: string[], io: Io): Promise<number> {
   if (p.list) {
     for (const d of p.opts.devices) {
       const why = await d.available();
-      io.stdout.write(`${d.key.padEnd(14)} ${d.label.padEnd(46)} ${why ? `not available: ${why}` : 'available'}\n`);
+      io.stdout.write(`${d.key.padEnd(18)} ${d.label.padEnd(46)} ${why ? `not available: ${why}` : 'available'}\n`);
     }
     return 0;
   }
