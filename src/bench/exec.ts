@@ -1,6 +1,6 @@
-// exec.ts — running commands for the benchmark harness without blocking its event loop (a
-// switch under test may be this very process's neighbour on the same core) and without ever
-// throwing where the caller only wants to know: the status and both streams.
+// exec.ts — running commands without blocking the event loop (a switch may run in this very
+// process, or on the same core) and without ever throwing where the caller only wants to know:
+// the status and both streams. The benchmark harness and the tests' namespace helpers use it.
 import { execFile } from 'node:child_process';
 import type { ExecResult } from './types.js';
 
@@ -9,7 +9,7 @@ export function exec(cmd: string, args: string[], timeoutMs = 30000): Promise<Ex
     execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, out, errOut) => {
       const code = err ? (err as { code?: unknown }).code : 0;
       const status = typeof code === 'number' ? code : err ? -1 : 0;
-      resolve({ status, out: out ?? '', err: errOut ?? (err ? err.message : '') });
+      resolve({ status, out: out ?? '', err: errOut ?? '' });
     });
   });
 }

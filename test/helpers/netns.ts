@@ -2,7 +2,8 @@
 // unique to this run, always removed by dispose() (call it in a finally/after), so a failed
 // run leaves nothing behind and two runs never collide. Also: run commands inside a
 // namespace, and wait for conditions without sleeping blindly.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { exec as run, waitFor } from '../../src/bench/exec.ts';
 
 let counter = 0;
 
@@ -26,15 +27,9 @@ export function shStatus(cmd: string, args: string[], timeoutMs = 30000): { stat
   }
 }
 
-/** Async: never blocks the event loop (a switch may run in this very process). Never throws. */
-export function run(cmd: string, args: string[], timeoutMs = 30000): Promise<{ status: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, out, errOut) => {
-      const status = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ status, out: out ?? '', err: errOut ?? '' });
-    });
-  });
-}
+// run (async: never blocks the event loop, a switch may run in this very process; never
+// throws) and waitFor are the benchmark harness's, shared
+export { run, waitFor };
 
 export interface Host { ns: string; ifname: string; rootIf: string; ip: string; mac: string }
 
@@ -116,19 +111,6 @@ export async function ping(topo: Topology, ns: string, ip: string, count = 2, ex
   const r = await topo.run(ns, 'ping', '-n', '-q', '-c', String(count), '-i', '0.2', '-W', '1', ...extra, ip);
   const m = /(\d+) (?:packets )?received/.exec(r.out);
   return m ? Number(m[1]) : 0;
-}
-
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10000, stepMs = 100): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
 }
 
 /** Collect a child's stdout as lines. */
