@@ -16,14 +16,19 @@ function procTicks(pid: number): number {
   } catch { return 0; }
 }
 
-/** CPU time of all ksoftirqd threads: the packet work the kernel deferred out of the senders' calls. */
-function ksoftirqdTicks(): number {
-  let n = 0;
+/** Processes and kernel threads whose name (/proc/PID/comm) passes the test. */
+export function pidsByName(test: (comm: string) => boolean): number[] {
+  const out: number[] = [];
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
-    try { if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('ksoftirqd')) n += procTicks(Number(pid)); } catch { /* gone */ }
+    try { if (test(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) out.push(Number(pid)); } catch { /* gone */ }
   }
-  return n;
+  return out;
+}
+
+/** CPU time of all ksoftirqd threads: the packet work the kernel deferred out of the senders' calls. */
+function ksoftirqdTicks(): number {
+  return pidsByName((c) => c.startsWith('ksoftirqd')).reduce((n, pid) => n + procTicks(pid), 0);
 }
 
 /** A snapshot of CPU time: the machine, each named group of our processes, ksoftirqd. */

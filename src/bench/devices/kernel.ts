@@ -13,7 +13,8 @@
 //
 // The kernel forwards inside the sender's own sendto() (veth xmit runs the receive path in
 // the same call), so its CPU shows up as the generator's and softirq time, not a process.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { pidsByName } from '../cpu.js';
 import { exec, execOk, have, waitFor } from '../exec.js';
 import { PLAN, type Device, type DeviceEnv } from '../types.js';
 
@@ -71,15 +72,7 @@ async function unthreadNapi(env: DeviceEnv, ports: string[]): Promise<void> {
 
 /** The NAPI kernel threads of the DUT's ports (`napi/pgen-<id>`...): the kernel's forwarding with threaded NAPI. */
 function napiThreads(ports: string[]): number[] {
-  const out: number[] = [];
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      if (ports.some((p) => comm.startsWith(`napi/${p}-`))) out.push(Number(pid));
-    } catch { /* gone */ }
-  }
-  return out;
+  return pidsByName((comm) => ports.some((p) => comm.startsWith(`napi/${p}-`)));
 }
 
 export function kernelBridge(napi = false): Device {
