@@ -158,7 +158,6 @@ async function measureSize(t: Traffic, dev: Device, net: BenchNet, size: FrameSi
     res.error = `nothing arrived at the sink flat out (sent ${mrr.sent})`;
     return res;
   }
-  const byPps = new Map<number, TrialResult>();
   const s = await searchNdrPdr({
     maxPps: mrr.offeredPps,
     mrr,
@@ -167,7 +166,6 @@ async function measureSize(t: Traffic, dev: Device, net: BenchNet, size: FrameSi
     maxTrials: o.maxTrials,
     trial: async (pps) => {
       const r = await runTrial(t, dev, { ...spec, pps: spec.bidirectional ? pps / 2 : pps, seconds: o.trialSeconds });
-      byPps.set(pps, r);
       res.trials.push(trialJson(r));
       return r;
     },
@@ -176,9 +174,8 @@ async function measureSize(t: Traffic, dev: Device, net: BenchNet, size: FrameSi
       o.progress(`${tag} trial ${st.trials}/${o.maxTrials} @ ${mpps(pps)} Mpps: loss ${(r.loss * 100).toFixed(3)} %  NDR [${mpps(st.ndr.lo)}, ${mpps(st.ndr.hi)}]  PDR [${mpps(st.pdr.lo)}, ${mpps(st.pdr.hi)}]`, false);
     },
   });
-  const pick = (lo: number | null, trial: unknown): TrialResult | undefined =>
-    lo == null ? undefined : (trial as TrialResult | undefined) ?? byPps.get(lo) ?? (lo >= mrr.offeredPps * 0.999 ? mrr : undefined);
-  const ndr = pick(s.ndr.lo, s.ndr.loTrial), pdr = pick(s.pdr.lo, s.pdr.loTrial);
+  // the search keeps the passing trial beside every lower bound (the MRR trial or one of ours)
+  const ndr = s.ndr.loTrial as TrialResult | undefined, pdr = s.pdr.loTrial as TrialResult | undefined;
   res.ndr = rateJson(ndr, avg);
   res.pdr = rateJson(pdr, avg);
   res.ndr_upper_pps = s.ndr.hi == null ? null : Math.round(s.ndr.hi);
@@ -225,7 +222,14 @@ export async function runBench(o: BenchOptions): Promise<BenchJson> {
       topo: net, workDir, log: o.log, track,
       exec: (cmd, args, ms) => exec(cmd, args, ms),
       execOk: (cmd, args, ms) => execOk(cmd, args, ms),
-      spawn: (cmd, args) => { const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }); track(c); return c; },
+      spawn: (cmd, args) => {
+        const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        // flowing, so a chatty daemon never blocks on a full pipe nobody reads
+        c.stdout?.resume();
+        c.stderr?.resume();
+        track(c);
+        return c;
+      },
     };
     o.log(`topology ${net.prefix}: gen ${net.gen.mac}, sink ${net.sink.mac}, mon ${net.mon.mac}${net.nftDrop ? '' : ' (no nft: the sinks\' stacks drop the traffic)'}`);
     traffic = await startTraffic(net, o.bidirectional, track);
