@@ -11,6 +11,36 @@ import { Conntrack } from '../src/tables/conntrack.js';
 
 export interface InProcessResult { name: string; macs: number; mpps: number; packets: number; seconds: number; heapBytesPerMpkt: number; nsPerPacket: Record<string, number> }
 
+/** Wall ns per packet of every node that handled packets since the graph's last resetRuntime(). */
+function nsPerNode(dp: Dataplane): Record<string, number> {
+  const ns: Record<string, number> = {};
+  for (const n of dp.graph.stats()) if (n.packets) ns[n.name] = Math.round(n.nsPerPacket * 10) / 10;
+  return ns;
+}
+
+/**
+ * Service `ports` for `seconds` (64 rounds between clock reads) between two full GCs: the
+ * packets `sent()` counts, the seconds, heap growth per million packets (needs --expose-gc)
+ * and ns/packet per node.
+ */
+function timedRun(dp: Dataplane, ports: number[], seconds: number, sent: () => number): { packets: number; secs: number; heapBytesPerMpkt: number; ns: Record<string, number> } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('bench: run node with --expose-gc to measure heap growth');
+  gc(); gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const before = sent();
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < seconds * 1000) {
+    for (let k = 0; k < 64; k++) for (let i = 0; i < ports.length; i++) dp.service(ports[i]);
+    t = performance.now();
+  }
+  const packets = sent() - before;
+  gc(); gc();
+  const heap1 = process.memoryUsage().heapUsed;
+  return { packets, secs: (t - t0) / 1000, heapBytesPerMpkt: packets ? ((heap1 - heap0) / packets) * 1e6 : 0, ns: nsPerNode(dp) };
+}
+
 function frame(dst: number, src: number, len = 60): Uint8Array {
   const f = new Uint8Array(len);
   const put = (o: number, m: number): void => { for (let i = 0; i < 6; i++) f[o + i] = Math.floor(m / 2 ** (8 * (5 - i))) & 255; };
@@ -42,26 +72,9 @@ export function bridged(macs: number, seconds: number, opts: { copy?: boolean } 
   a.generate(fa, opts); for (let i = 0; i < Math.ceil(half / RX_BURST) + 1; i++) dp.service(pa);
   const learned = net.table.size;
   dp.graph.resetRuntime();
-  const before = b.txCount + a.txCount;
-  // heap growth: the heap after a full GC, before and after the run (needs --expose-gc)
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('bench: run node with --expose-gc to measure heap growth');
-  gc(); gc();
-  const heap0 = process.memoryUsage().heapUsed;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < seconds * 1000) {
-    for (let k = 0; k < 64; k++) { dp.service(pa); dp.service(pb); }
-    t = performance.now();
-  }
-  const packets = b.txCount + a.txCount - before;
-  gc(); gc();
-  const heap1 = process.memoryUsage().heapUsed;
-  const secs = (t - t0) / 1000;
-  const ns: Record<string, number> = {};
-  for (const n of dp.graph.stats()) ns[n.name] = Math.round(n.nsPerPacket * 10) / 10;
+  const { packets, secs, heapBytesPerMpkt, ns } = timedRun(dp, [pa, pb], seconds, () => b.txCount + a.txCount);
   if (pool.inFlight !== 0) throw new Error(`bench: ${pool.inFlight} slots leaked`);
-  return { name: `bridged ${learned} MACs${opts.copy === false ? ', DMA-like rx' : ', JS copy per frame'}`, macs: learned, mpps: packets / secs / 1e6, packets, seconds: secs, heapBytesPerMpkt: ((heap1 - heap0) / packets) * 1e6, nsPerPacket: ns };
+  return { name: `bridged ${learned} MACs${opts.copy === false ? ', DMA-like rx' : ', JS copy per frame'}`, macs: learned, mpps: packets / secs / 1e6, packets, seconds: secs, heapBytesPerMpkt, nsPerPacket: ns };
 }
 
 /**
@@ -126,26 +139,10 @@ export function routed(routes: number, seconds: number): InProcessResult {
   vm.generate(frames);
   for (let i = 0; i < 64; i++) dp.service(pv);
   dp.graph.resetRuntime();
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('bench: run node with --expose-gc to measure heap growth');
-  gc(); gc();
-  const heap0 = process.memoryUsage().heapUsed;
-  const before = up.txCount;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < seconds * 1000) {
-    for (let k = 0; k < 64; k++) dp.service(pv);
-    t = performance.now();
-  }
-  const packets = up.txCount - before;
-  gc(); gc();
-  const heap1 = process.memoryUsage().heapUsed;
-  const secs = (t - t0) / 1000;
-  const ns: Record<string, number> = {};
-  for (const n of dp.graph.stats()) if (n.packets) ns[n.name] = Math.round(n.nsPerPacket * 10) / 10;
+  const { packets, secs, heapBytesPerMpkt, ns } = timedRun(dp, [pv], seconds, () => up.txCount);
   if (pool.inFlight !== 0) throw new Error(`bench: ${pool.inFlight} slots leaked`);
   const drops = dp.graph.stats().reduce((a, n) => a + Object.values(n.counters).reduce((x, y) => x + y, 0), 0);
-  return { name: `routed ${ctx.tables[0].size} routes, JS copy per frame${drops ? ` (${drops} counted)` : ''}`, macs: 0, mpps: packets / secs / 1e6, packets, seconds: secs, heapBytesPerMpkt: ((heap1 - heap0) / packets) * 1e6, nsPerPacket: ns };
+  return { name: `routed ${ctx.tables[0].size} routes, JS copy per frame${drops ? ` (${drops} counted)` : ''}`, macs: 0, mpps: packets / secs / 1e6, packets, seconds: secs, heapBytesPerMpkt, nsPerPacket: ns };
 }
 
 // ---- NAT ----------------------------------------------------------------------------------
@@ -299,25 +296,9 @@ export function nat(flows: number, seconds: number, opts: { established?: boolea
     ct.touch(f, true, 0); ct.touch(f, false, 0);
   }
   const bytesPerFlow = ct.memoryBytes() / ct.size;
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('bench: run node with --expose-gc to measure heap growth');
   for (let i = 0; i < 64; i++) dp.service(pv);
   dp.graph.resetRuntime();
-  gc(); gc();
-  const heap0 = process.memoryUsage().heapUsed;
-  const before = up.txCount;
-  const t0 = performance.now();
-  let t = t0;
-  while (doEstablished && t - t0 < seconds * 1000) {
-    for (let k = 0; k < 64; k++) dp.service(pv);
-    t = performance.now();
-  }
-  const packets = up.txCount - before;
-  gc(); gc();
-  const heap1 = process.memoryUsage().heapUsed;
-  const secs = (t - t0) / 1000;
-  const ns: Record<string, number> = {};
-  for (const n of dp.graph.stats()) if (n.packets) ns[n.name] = Math.round(n.nsPerPacket * 10) / 10;
+  const { packets, secs, heapBytesPerMpkt, ns } = timedRun(dp, [pv], doEstablished ? seconds : 0, () => up.txCount);
   dp.graph.resetRuntime();
   if (ct.size !== flows) throw new Error(`bench: ${ct.size} flows after the run, not ${flows}`);
   const newFlows = dp.graph.node('nat44-in2out').counters[1];
@@ -350,11 +331,10 @@ export function nat(flows: number, seconds: number, opts: { established?: boolea
   if (created !== rounds * K || up.txCount - sent0 !== created) throw new Error(`bench: ${created} flows created, ${up.txCount - sent0} sent, for ${rounds * K} packets`);
   if (pool.inFlight !== 0) throw new Error(`bench: ${pool.inFlight} slots leaked`);
   const newFlowsPerSec = busy > 0 ? created / (busy / 1000) : 0;
-  const nsNew: Record<string, number> = {};
-  for (const n of dp.graph.stats()) if (n.packets) nsNew[n.name] = Math.round(n.nsPerPacket * 10) / 10;
+  const nsNew = nsPerNode(dp);
   return {
     name: `nat ${flows} flows, VM -> uplink, UDP 64-byte frames`, macs: 0, flows,
-    mpps: secs > 0 ? packets / secs / 1e6 : 0, packets, seconds: secs, heapBytesPerMpkt: packets ? ((heap1 - heap0) / packets) * 1e6 : 0, nsPerPacket: ns,
+    mpps: secs > 0 ? packets / secs / 1e6 : 0, packets, seconds: secs, heapBytesPerMpkt, nsPerPacket: ns,
     bytesPerFlow: Math.round(bytesPerFlow * 10) / 10, newFlowsPerSec: Math.round(newFlowsPerSec), newFlowsMpps: newFlowsPerSec / 1e6, nsPerPacketNew: nsNew,
   };
 }
